@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// `npm run dev [-- wrangler dev options]`: the worker on http://127.0.0.1:8787 with local D1 and
+// KV, fully offline. On every start it
+//   1. creates `.dev.vars` from `.dev.vars.example` if missing, and fills in a development
+//      signing key and pepper where they are empty (an existing value is never overwritten);
+//   2. applies `migrations/` to the local D1 (the same state directory wrangler dev uses);
+//   3. starts `wrangler dev`, passing through any extra options (`--port 9000`, `--persist-to`).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateSecret, generateSigningKey, offlineEnv } from './lib/keys.mjs';
+
+const args = process.argv.slice(2);
+const env = { ...process.env, ...offlineEnv };
+const wrangler = new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url).pathname;
+
+function option(name) {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i === -1) return undefined;
+  return args[i].includes('=') ? args[i].split('=').slice(1).join('=') : args[i + 1];
+}
+
+async function ensureDevVars(path = '.dev.vars') {
+  const created = !existsSync(path);
+  let text = created ? readFileSync('.dev.vars.example', 'utf8') : readFileSync(path, 'utf8');
+  const fill = async (name, make) => {
+    const line = new RegExp(`^${name}=(.*)$`, 'm');
+    const current = text.match(line);
+    if (current && current[1].trim() !== '') return;
+    const value = await make();
+    text = current
+      ? text.replace(line, `${name}=${value}`)
+      : `${text.trimEnd()}\n${name}=${value}\n`;
+    console.log(`[dev] created a development ${name} in ${path}`);
+  };
+  await fill('JWT_SIGNING_KEYS', async () =>
+    JSON.stringify({ keys: [await generateSigningKey()] }),
+  );
+  await fill('PASSWORD_PEPPER', generateSecret);
+  writeFileSync(path, text, { mode: 0o600 });
+  if (created) console.log(`[dev] wrote ${path} (git-ignored; never commit it)`);
+}
+
+await ensureDevVars();
+
+const persist = option('--persist-to');
+const migrate = spawnSync(
+  process.execPath,
+  [
+    wrangler,
+    'd1',
+    'migrations',
+    'apply',
+    'DB',
+    '--local',
+    ...(persist ? ['--persist-to', persist] : []),
+  ],
+  // CI=true makes wrangler apply without asking for confirmation.
+  { stdio: 'inherit', env: { ...env, CI: 'true' } },
+);
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const port = option('--port') ?? '8787';
+const extra = [];
+if (!option('--port')) extra.push('--port', port);
+if (!option('--ip')) extra.push('--ip', '127.0.0.1');
+// The issuer (and so the discovery document's jwks_uri) follows the port actually served,
+// unless the caller or .dev.vars sets one.
+const devVars = readFileSync('.dev.vars', 'utf8');
+if (!args.some((a) => a.startsWith('ISSUER:')) && !/^ISSUER=/m.test(devVars)) {
+  extra.push('--var', `ISSUER:http://127.0.0.1:${port}`);
+}
+
+const child = spawn(process.execPath, [wrangler, 'dev', ...extra, ...args], {
+  stdio: 'inherit',
+  env,
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

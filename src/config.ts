@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
+
+const origins = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.url().refine((o) => new URL(o).origin === o, 'must be a bare origin')));
+
+const rsaPrivateJwk = z.object({
+  kty: z.literal('RSA'),
+  kid: z.string().min(1).max(128),
+  n: z.string().min(342, 'must be an RSA key of at least 2048 bits'),
+  e: z.string().min(1),
+  d: z.string().min(1),
+  p: z.string().min(1),
+  q: z.string().min(1),
+  dp: z.string().min(1),
+  dq: z.string().min(1),
+  qi: z.string().min(1),
+});
+export type RsaPrivateJwk = z.infer<typeof rsaPrivateJwk>;
+
+const signingKeys = z
+  .string({ error: 'is missing' })
+  .transform((raw, ctx) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.object({
+      keys: z
+        .array(rsaPrivateJwk, { error: 'must be a JWK Set of RSA private keys' })
+        .min(1, 'must hold at least one key')
+        .refine((ks) => new Set(ks.map((k) => k.kid)).size === ks.length, 'kids must be unique'),
+    }),
+  );
+
+const schema = z
+  .object({
+    ENVIRONMENT: z.enum(['development', 'test', 'production']).default('production'),
+    ISSUER: z.url().refine((u) => !u.endsWith('/'), 'must not end with a slash'),
+    AUDIENCE: z.string().min(1),
+    ACCESS_TOKEN_TTL: int(60, 86_400).default(900),
+    REFRESH_TOKEN_TTL: int(300, 400 * 86_400).default(30 * 86_400),
+    REFRESH_REUSE_GRACE_SECONDS: int(0, 120).default(10),
+    ALLOWED_ORIGINS: origins,
+    MIN_PASSWORD_LENGTH: int(8, 128).default(12),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
+    COOKIE_INSECURE_DEV: bool.default(false),
+    JWT_SIGNING_KEYS: signingKeys,
+    PASSWORD_PEPPER: z.string({ error: 'is missing' }).min(32, 'must be at least 32 characters'),
+  })
+  .refine((c) => !(c.ENVIRONMENT === 'production' && c.COOKIE_INSECURE_DEV), {
+    path: ['COOKIE_INSECURE_DEV'],
+    message: 'is refused when ENVIRONMENT=production',
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+const cache = new WeakMap<object, Config | ConfigError>();
+
+/**
+ * Parses the environment once per isolate (and per env object, so a test can pass its own).
+ * Problems name the variable and the rule, never the value: secrets must not reach a log.
+ */
+export function loadConfig(env: Env): Config {
+  let entry = cache.get(env);
+  if (!entry) {
+    const result = schema.safeParse(stripEmpty(env));
+    entry = result.success
+      ? result.data
+      : new ConfigError(
+          result.error.issues.map((i) => `${i.path.join('.') || 'env'} ${i.message}`),
+        );
+    cache.set(env, entry);
+  }
+  if (entry instanceof ConfigError) throw entry;
+  return entry;
+}
+
+/** An empty var means "not set", so the default applies (wrangler passes "" for `KEY=`). */
+function stripEmpty(env: Env): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== '') out[k] = v;
+  return out;
+}

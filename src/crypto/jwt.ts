@@ -1,0 +1,143 @@
+import { SignJWT, errors, importJWK, jwtVerify, type JWK } from 'jose';
+import { z } from 'zod';
+import type { Config, RsaPrivateJwk } from '../config';
+import { sha256, uuidv7 } from './tokens';
+
+/** RFC 9068 §2.1: access tokens carry `typ: at+jwt`, so no other JWT can pass as one. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** API.md: "exp in the future (at most 30 s clock tolerance)". */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+export type PublicJwk = { kty: 'RSA'; kid: string; use: 'sig'; alg: 'RS256'; n: string; e: string };
+
+type KeyRing = {
+  signer: { kid: string; key: CryptoKey };
+  verifiers: Map<string, CryptoKey>;
+  jwks: { keys: PublicJwk[] };
+  etag: string;
+};
+
+// Importing an RSA key is the expensive part of a first request: do it once per isolate and
+// per key set (tests run several key sets in one isolate).
+const rings = new Map<string, Promise<KeyRing>>();
+
+export function keyRing(config: Config): Promise<KeyRing> {
+  const cacheKey = JSON.stringify(config.JWT_SIGNING_KEYS);
+  let ring = rings.get(cacheKey);
+  if (!ring) {
+    ring = importRing(config.JWT_SIGNING_KEYS.keys);
+    rings.set(cacheKey, ring);
+    // A failed import must not be cached forever: the next request tries again.
+    ring.catch(() => rings.delete(cacheKey));
+  }
+  return ring;
+}
+
+async function importRing(keys: RsaPrivateJwk[]): Promise<KeyRing> {
+  const publics = keys.map(({ kid, n, e }): PublicJwk => ({
+    kty: 'RSA',
+    kid,
+    use: 'sig',
+    alg: 'RS256',
+    n,
+    e,
+  }));
+  const [first] = keys;
+  if (!first) throw new Error('no signing key');
+  const signKey = await importJWK({ ...first, alg: 'RS256' } as JWK, 'RS256');
+  const verifiers = new Map<string, CryptoKey>();
+  for (const jwk of publics) {
+    verifiers.set(jwk.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
+  }
+  const jwks = { keys: publics };
+  return {
+    signer: { kid: first.kid, key: signKey as CryptoKey },
+    verifiers,
+    jwks,
+    etag: `"${await sha256(JSON.stringify(jwks))}"`,
+  };
+}
+
+export type Role = 'user' | 'admin';
+
+const accessClaims = z.object({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  sub: z.string().min(1).max(64),
+  sid: z.string().min(1).max(64),
+  jti: z.string().min(1).max(64),
+  // RFC 7519 NumericDate; we only mint whole seconds and refuse anything else (THREATS A11).
+  iat: z.number().int().nonnegative(),
+  exp: z.number().int().nonnegative(),
+  role: z.enum(['user', 'admin']),
+  email_verified: z.boolean(),
+});
+export type AccessClaims = z.infer<typeof accessClaims>;
+
+export type AccessTokenInput = {
+  userId: string;
+  sessionId: string;
+  role: Role;
+  emailVerified: boolean;
+};
+
+export async function signAccessToken(
+  config: Config,
+  input: AccessTokenInput,
+  now: number,
+): Promise<string> {
+  const { signer } = await keyRing(config);
+  const iat = Math.floor(now / 1000);
+  return new SignJWT({
+    sid: input.sessionId,
+    role: input.role,
+    email_verified: input.emailVerified,
+  })
+    .setProtectedHeader({ alg: 'RS256', typ: ACCESS_TOKEN_TYPE, kid: signer.kid })
+    .setIssuer(config.ISSUER)
+    .setAudience(config.AUDIENCE)
+    .setSubject(input.userId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + config.ACCESS_TOKEN_TTL)
+    .setJti(uuidv7(now))
+    .sign(signer.key);
+}
+
+/**
+ * Verifies signature and claims only (revocation is the bearer middleware's job). Returns null
+ * for every invalid token: the reason is not the client's business.
+ */
+export async function verifyAccessToken(
+  config: Config,
+  token: string,
+  now: number,
+): Promise<AccessClaims | null> {
+  const { verifiers } = await keyRing(config);
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      // The key comes only from our own set, chosen by `kid`; `jwk`, `jku`, `x5u` and `x5c`
+      // headers are never consulted (RFC 8725 §3.10).
+      (header) => {
+        const key = typeof header.kid === 'string' ? verifiers.get(header.kid) : undefined;
+        if (!key) throw new errors.JWKSNoMatchingKey();
+        return key;
+      },
+      {
+        algorithms: ['RS256'],
+        typ: ACCESS_TOKEN_TYPE,
+        issuer: config.ISSUER,
+        audience: config.AUDIENCE,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        maxTokenAge: config.ACCESS_TOKEN_TTL,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'sid'],
+        currentDate: new Date(now),
+      },
+    );
+    const claims = accessClaims.safeParse(payload);
+    return claims.success ? claims.data : null;
+  } catch (err) {
+    if (err instanceof errors.JOSEError) return null;
+    throw err;
+  }
+}

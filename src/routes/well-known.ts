@@ -1,0 +1,89 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { keyRing } from '../crypto/jwt';
+import { createRouter } from '../router';
+
+const jwk = z.object({
+  kty: z.literal('RSA'),
+  kid: z.string(),
+  use: z.literal('sig'),
+  alg: z.literal('RS256'),
+  n: z.string(),
+  e: z.string(),
+});
+
+// Downstream verifiers cache the set; a new key must be published at least this long before it
+// signs anything (see README, "Rotating signing keys").
+const JWKS_MAX_AGE_SECONDS = 300;
+
+export const wellKnown = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/.well-known/jwks.json',
+      tags: ['Discovery'],
+      summary: 'Public signing keys (JWK Set)',
+      request: { headers: z.object({ 'if-none-match': z.string().optional() }) },
+      responses: {
+        200: {
+          description: 'Every key that may have signed a live access token',
+          content: { 'application/json': { schema: z.object({ keys: z.array(jwk) }) } },
+        },
+        304: { description: 'The caller already has this set (ETag)' },
+      },
+    }),
+    async (c) => {
+      const { jwks, etag } = await keyRing(c.var.config);
+      c.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      c.header('ETag', etag);
+      if (matchesEtag(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
+      return c.json(jwks, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/.well-known/openid-configuration',
+      tags: ['Discovery'],
+      summary: 'Discovery document',
+      responses: {
+        200: {
+          description: 'Issuer metadata',
+          content: {
+            'application/json': {
+              schema: z.object({
+                issuer: z.string(),
+                jwks_uri: z.string(),
+                token_endpoint: z.string(),
+                id_token_signing_alg_values_supported: z.array(z.string()),
+              }),
+            },
+          },
+        },
+      },
+    }),
+    (c) => {
+      const issuer = c.var.config.ISSUER;
+      c.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      return c.json(
+        {
+          issuer,
+          jwks_uri: `${issuer}/.well-known/jwks.json`,
+          token_endpoint: `${issuer}/auth/login`,
+          id_token_signing_alg_values_supported: ['RS256'],
+          token_endpoint_auth_methods_supported: ['none'],
+          subject_types_supported: ['public'],
+          response_types_supported: [],
+        },
+        200,
+      );
+    },
+  );
+
+/** RFC 9110 §13.1.2: If-None-Match uses weak comparison and may list several tags or `*`. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === etag);
+}

@@ -1,0 +1,106 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
+import { call, expectProblem } from './helpers';
+
+const withEnv = (overrides: Record<string, unknown>) => ({ ...env, ...overrides }) as Env;
+const problemsOf = (overrides: Record<string, unknown>): string[] => {
+  try {
+    loadConfig(withEnv(overrides));
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('configuration', () => {
+  it('parses the test environment', () => {
+    const config = loadConfig(env);
+    expect(config.ACCESS_TOKEN_TTL).toBe(900);
+    expect(config.ALLOWED_ORIGINS).toEqual(['https://app.example.com']);
+    expect(config.JWT_SIGNING_KEYS.keys.length).toBe(1);
+  });
+
+  it.each([
+    ['missing', ''],
+    ['not JSON', '{"keys": ['],
+    ['not a set', JSON.stringify([{ kty: 'RSA' }])],
+    ['an empty set', JSON.stringify({ keys: [] })],
+    [
+      'a public key only',
+      JSON.stringify({ keys: [{ kty: 'RSA', kid: 'a', n: 'A'.repeat(342), e: 'AQAB' }] }),
+    ],
+    [
+      'an EC key',
+      JSON.stringify({ keys: [{ kty: 'EC', kid: 'a', crv: 'P-256', x: 'a', y: 'b', d: 'c' }] }),
+    ],
+    [
+      'a 1024-bit key',
+      JSON.stringify({
+        keys: [
+          {
+            kty: 'RSA',
+            kid: 'a',
+            n: 'A'.repeat(171),
+            e: 'AQAB',
+            d: 'a',
+            p: 'a',
+            q: 'a',
+            dp: 'a',
+            dq: 'a',
+            qi: 'a',
+          },
+        ],
+      }),
+    ],
+  ])('rejects JWT_SIGNING_KEYS that is %s', (_name, value) => {
+    const problems = problemsOf({ JWT_SIGNING_KEYS: value });
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((p) => p.startsWith('JWT_SIGNING_KEYS'))).toBe(true);
+  });
+
+  it('rejects duplicate kids', () => {
+    const keys = JSON.parse(env.JWT_SIGNING_KEYS).keys;
+    expect(problemsOf({ JWT_SIGNING_KEYS: JSON.stringify({ keys: [...keys, ...keys] }) })).toEqual([
+      'JWT_SIGNING_KEYS.keys kids must be unique',
+    ]);
+  });
+
+  it('rejects a short pepper, a bad issuer and out-of-range numbers', () => {
+    const problems = problemsOf({
+      PASSWORD_PEPPER: 'short',
+      ISSUER: 'not a url',
+      ACCESS_TOKEN_TTL: '5',
+      MIN_PASSWORD_LENGTH: '4',
+      ALLOWED_ORIGINS: 'https://ok.example,https://bad.example/path',
+    });
+    expect(problems.map((p) => p.split(' ')[0])).toEqual(
+      expect.arrayContaining([
+        'PASSWORD_PEPPER',
+        'ISSUER',
+        'ACCESS_TOKEN_TTL',
+        'MIN_PASSWORD_LENGTH',
+        'ALLOWED_ORIGINS.1',
+      ]),
+    );
+  });
+
+  it('refuses insecure dev cookies in production', () => {
+    expect(problemsOf({ ENVIRONMENT: 'production', COOKIE_INSECURE_DEV: 'true' })).toEqual([
+      'COOKIE_INSECURE_DEV is refused when ENVIRONMENT=production',
+    ]);
+  });
+
+  it('fails closed with 500 server_misconfigured and a log line that never holds the value', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const secret = 'pepper-too-short';
+    const res = await call('/health/live', {}, { PASSWORD_PEPPER: secret });
+    const body = await expectProblem(res, 500, 'server_misconfigured');
+    expect(JSON.stringify(body)).not.toContain('PASSWORD_PEPPER');
+    const logged = error.mock.calls.map((args) => String(args[0])).join('\n');
+    expect(logged).toContain('PASSWORD_PEPPER must be at least 32 characters');
+    expect(logged).not.toContain(secret);
+    error.mockRestore();
+  });
+});

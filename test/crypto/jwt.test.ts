@@ -1,0 +1,193 @@
+import { env } from 'cloudflare:workers';
+import { base64url, calculateJwkThumbprint, exportJWK, importJWK, type JWK } from 'jose';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { signAccessToken, verifyAccessToken } from '../../src/crypto/jwt';
+import {
+  config,
+  foreignKey,
+  handMade,
+  hmacSign,
+  nowSeconds,
+  ourKey,
+  signOurs,
+  signWith,
+  validClaims,
+} from '../tokens';
+
+const verify = (token: string, at = Date.now()) => verifyAccessToken(config(), token, at);
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('access tokens', () => {
+  it('round-trips a token we signed, with the RFC 9068 header', async () => {
+    const token = await signAccessToken(
+      config(),
+      { userId: 'u1', sessionId: 's1', role: 'admin', emailVerified: true },
+      Date.now(),
+    );
+    const header = JSON.parse(new TextDecoder().decode(base64url.decode(token.split('.')[0]!)));
+    expect(header).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: ourKey().kid });
+    const claims = await verify(token);
+    expect(claims).toMatchObject({ sub: 'u1', sid: 's1', role: 'admin', email_verified: true });
+    expect(claims!.exp - claims!.iat).toBe(config().ACCESS_TOKEN_TTL);
+  });
+
+  it('accepts a token signed by our key with valid claims (control for the attacks below)', async () => {
+    expect(await verify(await signOurs())).not.toBeNull();
+  });
+});
+
+describe('the verifier rejects', () => {
+  it('a token signed by a foreign key that claims our kid', async () => {
+    expect(await verify(await signWith(await foreignKey(), validClaims()))).toBeNull();
+  });
+
+  it.each(['none', 'None', 'NONE', 'nOnE'])('alg %s with an empty signature', async (alg) => {
+    const token = await handMade(
+      { alg, typ: 'at+jwt', kid: ourKey().kid },
+      validClaims(),
+      () => new Uint8Array(0),
+    );
+    expect(await verify(token)).toBeNull();
+  });
+
+  it('HS256 keyed with our public key (n, JWK JSON and the JWKS bytes)', async () => {
+    const { n } = ourKey().jwk;
+    const secrets = [
+      base64url.decode(n),
+      new TextEncoder().encode(n),
+      new TextEncoder().encode(JSON.stringify({ kty: 'RSA', n, e: 'AQAB' })),
+    ];
+    for (const secret of secrets) {
+      const token = await handMade(
+        { alg: 'HS256', typ: 'at+jwt', kid: ourKey().kid },
+        validClaims(),
+        (i) => hmacSign(secret, i),
+      );
+      expect(await verify(token)).toBeNull();
+    }
+  });
+
+  it.each([undefined, 'JWT', 'id+jwt', 'refresh+jwt', 'AT+JWT+x'])('typ %s', async (typ) => {
+    expect(await verify(await signOurs(validClaims(), { typ }))).toBeNull();
+  });
+
+  it.each([
+    ['wrong iss', { iss: 'https://evil.example' }],
+    ['iss with a trailing slash', { iss: `${env.ISSUER}/` }],
+    ['missing iss', { iss: undefined }],
+    ['wrong aud', { aud: 'another-api' }],
+    ['aud array without ours', { aud: ['a', 'b'] }],
+    ['missing exp', { exp: undefined }],
+    ['missing sid', { sid: undefined }],
+    ['missing jti', { jti: undefined }],
+    ['missing sub', { sub: undefined }],
+    ['exp as a string', { exp: '9999999999' }],
+    ['iat as a float', { iat: nowSeconds() + 0.5 }],
+    ['unknown role', { role: 'root' }],
+    ['email_verified as a string', { email_verified: 'true' }],
+  ])('%s', async (_name, overrides) => {
+    expect(await verify(await signOurs(validClaims(overrides)))).toBeNull();
+  });
+
+  it('an expired token, at and past the 30 s tolerance', async () => {
+    const iat = nowSeconds() - 600;
+    const past31 = await signOurs(validClaims({ iat, exp: nowSeconds() - 31 }));
+    expect(await verify(past31)).toBeNull();
+    const past29 = await signOurs(validClaims({ iat, exp: nowSeconds() - 29 }));
+    expect(await verify(past29)).not.toBeNull();
+  });
+
+  it('iat in the future beyond the tolerance, or older than the token lifetime', async () => {
+    const future = nowSeconds() + 31;
+    expect(
+      await verify(await signOurs(validClaims({ iat: future, exp: future + 900 }))),
+    ).toBeNull();
+    const old = nowSeconds() - 2 * config().ACCESS_TOKEN_TTL;
+    expect(
+      await verify(await signOurs(validClaims({ iat: old, exp: nowSeconds() + 60 }))),
+    ).toBeNull();
+  });
+
+  it('nbf in the future beyond the tolerance', async () => {
+    expect(await verify(await signOurs(validClaims({ nbf: nowSeconds() + 31 })))).toBeNull();
+    expect(await verify(await signOurs(validClaims({ nbf: nowSeconds() + 29 })))).not.toBeNull();
+  });
+
+  it('a tampered payload (role escalated) and a flipped signature bit', async () => {
+    const token = await signOurs();
+    const [h, , s] = token.split('.');
+    const evil = base64url.encode(JSON.stringify(validClaims({ role: 'admin' })));
+    expect(await verify(`${h}.${evil}.${s}`)).toBeNull();
+    const sig = base64url.decode(s!);
+    sig[10]! ^= 1;
+    expect(await verify(`${h}.${token.split('.')[1]}.${base64url.encode(sig)}`)).toBeNull();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['whitespace', '   '],
+    ['two parts', 'a.b'],
+    ['stripped signature', 'a.b.'],
+    ['five parts', 'a.b.c.d.e'],
+    ['not base64url', '***.***.***'],
+    ['an opaque refresh token', base64url.encode(crypto.getRandomValues(new Uint8Array(32)))],
+  ])('malformed input: %s', async (_name, token) => {
+    expect(await verify(token)).toBeNull();
+  });
+
+  it.each([
+    ['unknown kid', { kid: 'nope' }],
+    ['missing kid', { kid: undefined }],
+    ['numeric kid', { kid: 7 }],
+    ['path kid', { kid: '../../dev/null' }],
+    ['huge kid', { kid: 'k'.repeat(10_000) }],
+  ])('%s', async (_name, header) => {
+    expect(await verify(await signOurs(validClaims(), header))).toBeNull();
+  });
+
+  it('an unknown critical header parameter', async () => {
+    const key = (await importJWK({ ...ourKey().jwk, alg: 'RS256' } as JWK, 'RS256')) as CryptoKey;
+    const header = { alg: 'RS256', typ: 'at+jwt', kid: ourKey().kid, crit: ['foo'], foo: 1 };
+    const token = await handMade(
+      header,
+      validClaims(),
+      async (input) => new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, input)),
+    );
+    expect(await verify(token)).toBeNull();
+  });
+
+  it('a foreign key embedded as jwk or pointed to by jku/x5u, without fetching anything', async () => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch');
+    const attacker = await foreignKey();
+    const headers = [
+      { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } },
+      { jku: 'https://evil.example/jwks.json' },
+      { x5u: 'https://evil.example/cert.pem' },
+    ];
+    for (const header of headers) {
+      expect(await verify(await signWith(attacker, validClaims(), header))).toBeNull();
+    }
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+});
+
+describe('keys', () => {
+  it('are imported once per isolate and key set', async () => {
+    const spy = vi.spyOn(crypto.subtle, 'importKey');
+    // A key set this isolate has not seen yet: ours plus a second, published key.
+    const extra = await exportJWK(await foreignKey());
+    const keys = [ourKey().jwk, { ...extra, kid: await calculateJwkThumbprint(extra) }];
+    const freshConfig = loadConfig({ ...env, JWT_SIGNING_KEYS: JSON.stringify({ keys }) });
+    const input = { userId: 'u', sessionId: 's', role: 'user', emailVerified: false } as const;
+    const token = await signAccessToken(freshConfig, input, Date.now());
+    const first = spy.mock.calls.length;
+    expect(first).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) {
+      await verifyAccessToken(freshConfig, token, Date.now());
+      await signAccessToken(freshConfig, input, Date.now());
+    }
+    expect(spy.mock.calls.length).toBe(first);
+  });
+});

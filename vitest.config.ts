@@ -1,0 +1,38 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { existsSync, readFileSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+// A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
+import { generateSigningKey } from './scripts/lib/keys.mjs';
+
+// The pool loads a developer's `.dev.vars` too; blank its keys so tests never depend on it
+// (an empty var means "unset" to src/config.ts).
+const localVars = existsSync('.dev.vars')
+  ? (readFileSync('.dev.vars', 'utf8').match(/^[A-Z_][A-Z0-9_]*(?==)/gm) ?? [])
+  : [];
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          ...Object.fromEntries(localVars.map((name) => [name, ''])),
+          ENVIRONMENT: 'test',
+          ALLOWED_ORIGINS: 'https://app.example.com',
+          LOG_LEVEL: 'warn',
+          JWT_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
+          PASSWORD_PEPPER: 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz',
+          TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./test/setup.ts'],
+    testTimeout: 30_000,
+    // `.ci/run` reads the totals from the JSON report; people read the default one.
+    reporters: ['default', 'json'],
+    outputFile: { json: './test-output/vitest.json' },
+  },
+});
