@@ -57,6 +57,7 @@ const schema = z
     REFRESH_REUSE_GRACE_SECONDS: int(0, 120).default(10),
     ALLOWED_ORIGINS: origins,
     MIN_PASSWORD_LENGTH: int(8, 128).default(12),
+    PRODUCT_NAME: z.string().min(1).max(60).default('Edge Auth'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
     COOKIE_INSECURE_DEV: bool.default(false),

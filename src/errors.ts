@@ -66,11 +66,12 @@ export function problem(c: Context, err: ApiError): Response {
   Object.assign(body, err.extra.members);
   const requestId = c.get('requestId');
   if (requestId) body.request_id = requestId;
-  const headers = new Headers(err.extra.headers);
-  headers.set('Content-Type', 'application/problem+json');
-  headers.set('Cache-Control', 'no-store');
-  if (err.status === 401) headers.set('WWW-Authenticate', 'Bearer');
-  return new Response(JSON.stringify(body), { status: err.status, headers });
+  // c.body keeps headers already set on this request (a cookie being cleared, say).
+  c.header('Content-Type', 'application/problem+json');
+  c.header('Cache-Control', 'no-store');
+  if (err.status === 401) c.header('WWW-Authenticate', 'Bearer');
+  for (const [name, value] of Object.entries(err.extra.headers ?? {})) c.header(name, value);
+  return c.body(JSON.stringify(body), err.status);
 }
 
 function sentence(code: string): string {

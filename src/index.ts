@@ -7,7 +7,9 @@ import { cors } from './middleware/cors';
 import { requestContext } from './middleware/context';
 import { limitBody, requireJsonBody } from './middleware/json-body';
 import { createRouter } from './router';
+import { auth } from './routes/auth';
 import { health } from './routes/health';
+import { me } from './routes/users';
 import { wellKnown } from './routes/well-known';
 
 const app = createRouter();
@@ -30,6 +32,8 @@ app.use(
 
 app.route('/', wellKnown);
 app.route('/', health);
+app.route('/', auth);
+app.route('/', me);
 
 app.doc31('/openapi.json', (c) => ({
   openapi: '3.1.0',

@@ -11,7 +11,7 @@ export const ORIGIN = 'https://app.example.com';
 export async function call(
   path: string,
   init: RequestInit = {},
-  overrides?: Partial<Record<keyof Env, unknown>>,
+  overrides?: Record<string, unknown>,
 ): Promise<Response> {
   const ctx = createExecutionContext();
   const request = new Request(`https://auth.test${path}`, init);
@@ -36,4 +36,51 @@ export async function expectProblem(res: Response, status: number, code: string)
   expect({ status: res.status, code: body.code }).toEqual({ status, code });
   expect(body.status).toBe(status);
   return body;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export type Tokens = {
+  access_token: string;
+  refresh_token: string;
+  session_id: string;
+  expires_in: number;
+  refresh_expires_in: number;
+  token_type: string;
+};
+
+let counter = 0;
+/** A unique, valid address for this test file's isolated storage. */
+export const uniqueEmail = (tag = 'user') => `${tag}.${Date.now()}.${++counter}@example.com`;
+
+export async function register(email = uniqueEmail(), password = PASSWORD, name?: string) {
+  const res = await call('/auth/register', json({ email, password, name }));
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+  return { email, password, user: (await res.json()) as { id: string; email: string } };
+}
+
+export async function login(
+  email: string,
+  password = PASSWORD,
+  headers: Record<string, string> = {},
+) {
+  const res = await call('/auth/login', json({ email, password }, headers));
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Tokens;
+}
+
+/** A registered user with one signed-in session. */
+export async function signedIn() {
+  const account = await register();
+  return { ...account, tokens: await login(account.email) };
+}
+
+export const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+export function refresh(refreshToken: string, overrides?: Record<string, unknown>) {
+  return call('/auth/refresh', json({ refresh_token: refreshToken }), overrides);
+}
+
+export async function me(accessToken: string) {
+  return call('/users/me', bearer(accessToken));
 }

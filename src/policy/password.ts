@@ -1,0 +1,54 @@
+import { COMMON_PASSWORDS } from './common-passwords';
+
+/** NIST SP 800-63B §3.1.1.2: at most 64 is the floor for what must be accepted; we take 128. */
+export const MAX_PASSWORD_LENGTH = 128;
+
+let common: Set<string> | undefined;
+const commonPasswords = () => (common ??= new Set(COMMON_PASSWORDS.split('\n')));
+
+export type PasswordCheck = { ok: true; password: string } | { ok: false; problem: string };
+
+/**
+ * The password policy of API.md: length in code points after NFKC, never truncated, no
+ * composition rules, and not a value an attacker tries first (the common list, one repeated
+ * character, a straight sequence, the user's own address or the service's name).
+ * Returns the NFKC form, which is what gets hashed, so composed and decomposed input verify alike.
+ */
+export function checkPassword(
+  raw: string,
+  context: { email: string; minLength: number; productName: string },
+): PasswordCheck {
+  const password = raw.normalize('NFKC');
+  const codePoints = [...password];
+  if (codePoints.length < context.minLength) {
+    return { ok: false, problem: `must be at least ${context.minLength} characters` };
+  }
+  if (codePoints.length > MAX_PASSWORD_LENGTH) {
+    return { ok: false, problem: `must be at most ${MAX_PASSWORD_LENGTH} characters` };
+  }
+  const lowered = password.toLowerCase();
+  if (commonPasswords().has(lowered)) return { ok: false, problem: 'is too common' };
+  if (new Set(codePoints).size === 1)
+    return { ok: false, problem: 'must not repeat one character' };
+  if (isSequence(codePoints)) return { ok: false, problem: 'must not be a simple sequence' };
+  const local = context.email.split('@')[0] ?? '';
+  if (lowered.includes(context.email) || (local.length >= 4 && lowered.includes(local))) {
+    return { ok: false, problem: 'must not contain your email address' };
+  }
+  const product = context.productName.toLowerCase().replace(/\s+/g, '');
+  if (product.length >= 4 && lowered.replace(/\s+/g, '').includes(product)) {
+    return { ok: false, problem: 'must not contain the name of this service' };
+  }
+  return { ok: true, password };
+}
+
+/** "abcdef...", "987654...", "1234567890123" (digits wrap around). */
+function isSequence(chars: string[]): boolean {
+  const codes = chars.map((c) => c.codePointAt(0)!);
+  const isDigit = (n: number) => n >= 48 && n <= 57;
+  const step = (a: number, b: number) =>
+    isDigit(a) && isDigit(b) ? (((b - a) % 10) + 10) % 10 : b - a;
+  const first = step(codes[0]!, codes[1]!);
+  if (first !== 1 && first !== -1 && first !== 9) return false;
+  return codes.every((c, i) => i === 0 || step(codes[i - 1]!, c) === first);
+}

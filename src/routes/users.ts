@@ -1,0 +1,194 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { eq } from 'drizzle-orm';
+import { hashPassword, verifyPassword } from '../crypto/password';
+import { database } from '../db/client';
+import { users } from '../db/schema';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { requireAuth } from '../middleware/bearer';
+import { loginPassword, validNewPassword } from '../policy/fields';
+import { createRouter } from '../router';
+import { isSessionLive, liveSessions, revokeSession, revokeUserSessions } from '../sessions/store';
+import { iso, nameField, toUserObject, userById, userObject } from '../users/users';
+
+const problem = { description: 'Problem details (RFC 9457)' };
+const bearer = { security: [{ bearer: [] }], middleware: requireAuth };
+const userResponse = {
+  description: 'The user',
+  content: { 'application/json': { schema: userObject } },
+};
+
+/** The signed-in user's row; a token whose user is gone or disabled is as good as none. */
+async function currentUser(c: Context<AppEnv>) {
+  const user = await userById(database(c.env.DB), c.var.auth.sub);
+  if (!user || user.disabledAt !== null)
+    throw new ApiError('unauthorized', 'A valid access token is required.');
+  return user;
+}
+
+const sessionObject = z.object({
+  id: z.string(),
+  created_at: z.string(),
+  last_used_at: z.string(),
+  expires_at: z.string(),
+  ip: z.string().nullable(),
+  user_agent: z.string().nullable(),
+  current: z.boolean(),
+});
+
+export const me = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/users/me',
+      tags: ['User'],
+      summary: 'The signed-in user',
+      ...bearer,
+      responses: { 200: userResponse, 401: problem },
+    }),
+    async (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json(toUserObject(await currentUser(c)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/users/me',
+      tags: ['User'],
+      summary: 'Change the display name',
+      ...bearer,
+      request: {
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ name: nameField }) } },
+        },
+      },
+      responses: { 200: userResponse, 401: problem, 422: problem },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('json');
+      await currentUser(c);
+      const [updated] = await database(c.env.DB)
+        .update(users)
+        .set({ name, updatedAt: Date.now() })
+        .where(eq(users.id, c.var.auth.sub))
+        .returning();
+      c.header('Cache-Control', 'no-store');
+      return c.json(toUserObject(updated!), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/users/me/password',
+      tags: ['User'],
+      summary: 'Change the password; every other session is revoked',
+      ...bearer,
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                current_password: loginPassword,
+                new_password: z.string().max(1024),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 204: { description: 'Changed' }, 401: problem, 422: problem },
+    }),
+    async (c) => {
+      const { current_password, new_password } = c.req.valid('json');
+      const { sid, sub } = c.var.auth;
+      const config = c.var.config;
+      const db = database(c.env.DB);
+      const user = await currentUser(c);
+      // KV is eventually consistent: a sensitive change also checks the session in D1 (J2).
+      if (!(await isSessionLive(db, sid, Date.now())))
+        throw new ApiError('unauthorized', 'This session has ended.');
+      const check = await verifyPassword(
+        current_password.normalize('NFKC'),
+        user.passwordHash,
+        config.PASSWORD_PEPPER,
+      );
+      if (!check.valid)
+        throw new ApiError('invalid_credentials', 'The current password is not correct.');
+      const password = validNewPassword(new_password, user.email, config, 'new_password');
+      const now = Date.now();
+      const passwordHash = await hashPassword(password, config.PASSWORD_PEPPER);
+      await revokeUserSessions(db, c.env.KV, config, sub, 'password_changed', now, {
+        keep: sid,
+        alsoRun: [db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, sub))],
+      });
+      c.var.log.info('password changed', { user_id: sub, session_id: sid });
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/users/me/sessions',
+      tags: ['User'],
+      summary: 'The live sessions of the signed-in user',
+      ...bearer,
+      responses: {
+        200: {
+          description: 'Sessions, most recently used first',
+          content: {
+            'application/json': { schema: z.object({ sessions: z.array(sessionObject) }) },
+          },
+        },
+        401: problem,
+      },
+    }),
+    async (c) => {
+      const rows = await liveSessions(database(c.env.DB), c.var.auth.sub, Date.now());
+      c.header('Cache-Control', 'no-store');
+      return c.json(
+        {
+          sessions: rows.map((s) => ({
+            id: s.id,
+            created_at: iso(s.createdAt),
+            last_used_at: iso(s.lastUsedAt),
+            expires_at: iso(s.expiresAt),
+            ip: s.ip,
+            user_agent: s.userAgent,
+            current: s.id === c.var.auth.sid,
+          })),
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/users/me/sessions/{id}',
+      tags: ['User'],
+      summary: 'Revoke one of your sessions',
+      ...bearer,
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: { 204: { description: 'Revoked' }, 401: problem, 404: problem },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { sub } = c.var.auth;
+      // Someone else's session id is indistinguishable from an unknown one (THREATS I3).
+      const revoked = await revokeSession(
+        database(c.env.DB),
+        c.env.KV,
+        c.var.config,
+        id,
+        sub,
+        'revoked_by_user',
+        Date.now(),
+      );
+      if (!revoked) throw new ApiError('not_found', 'No such session.');
+      c.var.log.info('session revoked', { user_id: sub, session_id: id });
+      return c.body(null, 204);
+    },
+  );

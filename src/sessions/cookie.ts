@@ -1,0 +1,57 @@
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { JSON_TYPE } from '../middleware/json-body';
+
+// API.md: `__Host-refresh_token`, Path=/, HttpOnly, Secure, SameSite=Strict, no Domain. The
+// __Host- prefix makes browsers enforce Secure, Path=/ and no Domain themselves.
+const SECURE_NAME = '__Host-refresh_token';
+const INSECURE_NAME = 'refresh_token';
+
+const cookieName = (c: Context<AppEnv>) =>
+  c.var.config.COOKIE_INSECURE_DEV ? INSECURE_NAME : SECURE_NAME;
+
+function attributes(c: Context<AppEnv>, maxAge: number): string {
+  const secure = c.var.config.COOKIE_INSECURE_DEV ? '' : '; Secure';
+  return `Path=/; Max-Age=${maxAge}; HttpOnly${secure}; SameSite=Strict`;
+}
+
+export function setRefreshCookie(c: Context<AppEnv>, token: string, maxAgeSeconds: number) {
+  c.header('Set-Cookie', `${cookieName(c)}=${token}; ${attributes(c, maxAgeSeconds)}`, {
+    append: true,
+  });
+}
+
+export function clearRefreshCookie(c: Context<AppEnv>) {
+  c.header('Set-Cookie', `${cookieName(c)}=; ${attributes(c, 0)}`, { append: true });
+}
+
+/**
+ * The refresh token from the JSON body, else from the cookie. A cookie travels with any request
+ * the browser makes, so relying on it requires proof the request comes from our own pages:
+ * JSON (which a cross-site form cannot send without a preflight), not `Sec-Fetch-Site:
+ * cross-site`, and an Origin on the allowlist (THREATS E5; a missing Origin is refused too).
+ */
+export function refreshTokenFrom(
+  c: Context<AppEnv>,
+  body: { refresh_token?: string | undefined },
+): string | undefined {
+  if (body.refresh_token !== undefined) return body.refresh_token;
+  const cookie = getCookie(c, cookieName(c));
+  if (cookie === undefined) return undefined;
+  const origin = c.req.header('Origin');
+  const jsonRequest = JSON_TYPE.test(c.req.header('Content-Type') ?? '');
+  if (
+    !jsonRequest ||
+    c.req.header('Sec-Fetch-Site') === 'cross-site' ||
+    !origin ||
+    !c.var.config.ALLOWED_ORIGINS.includes(origin)
+  ) {
+    throw new ApiError(
+      'csrf_rejected',
+      'Cookie-authenticated requests must come from an allowed origin.',
+    );
+  }
+  return cookie;
+}

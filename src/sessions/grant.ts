@@ -1,0 +1,46 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { signAccessToken } from '../crypto/jwt';
+import type { AppEnv } from '../env';
+import { setRefreshCookie } from './cookie';
+import type { SessionGrant } from './rotation';
+
+export const tokenResponse = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    refresh_token: z.string(),
+    refresh_expires_in: z.number().int(),
+    session_id: z.string(),
+  })
+  .openapi('TokenResponse');
+
+/** The token response of API.md (login, MFA verify, refresh), with the refresh cookie. */
+export async function respondWithTokens(c: Context<AppEnv>, grant: SessionGrant, now: number) {
+  const config = c.var.config;
+  const accessToken = await signAccessToken(
+    config,
+    {
+      userId: grant.userId,
+      sessionId: grant.sessionId,
+      role: grant.role,
+      emailVerified: grant.emailVerified,
+    },
+    now,
+  );
+  const refreshExpiresIn = Math.max(0, Math.floor((grant.expiresAt - now) / 1000));
+  setRefreshCookie(c, grant.refreshToken, refreshExpiresIn);
+  c.header('Cache-Control', 'no-store');
+  return c.json(
+    {
+      access_token: accessToken,
+      token_type: 'Bearer' as const,
+      expires_in: config.ACCESS_TOKEN_TTL,
+      refresh_token: grant.refreshToken,
+      refresh_expires_in: refreshExpiresIn,
+      session_id: grant.sessionId,
+    },
+    200,
+  );
+}

@@ -1,0 +1,53 @@
+import type { Config } from '../config';
+import { CLOCK_TOLERANCE_SECONDS, type AccessClaims } from '../crypto/jwt';
+
+// KV keys (documented in docs/storage.md). Both live exactly as long as the longest-lived
+// access token they could cover: one lifetime plus the verifier's clock tolerance.
+const sessionKey = (sid: string) => `revoked:session:${sid}`;
+const userKey = (userId: string) => `revoked:user:${userId}`;
+
+/** A per-user cut-off: tokens issued before `before` (ms) are dead, except those of `keep`. */
+type UserCutoff = { before: number; keep: string | null };
+
+const ttl = (config: Config) => Math.max(60, config.ACCESS_TOKEN_TTL + CLOCK_TOLERANCE_SECONDS);
+
+export async function denySessions(kv: KVNamespace, config: Config, sessionIds: string[]) {
+  await Promise.all(
+    sessionIds.map((sid) => kv.put(sessionKey(sid), '1', { expirationTtl: ttl(config) })),
+  );
+}
+
+/**
+ * Logout-all, password change and reset: every access token of the user issued before `now`
+ * dies, except the current session's when `keep` names it (a password change keeps it).
+ * Millisecond precision comes from the token's UUIDv7 `jti`, so a token minted in the same
+ * second right after the cut-off still works (iat alone has 1 s resolution).
+ */
+export async function cutOffUser(
+  kv: KVNamespace,
+  config: Config,
+  userId: string,
+  now: number,
+  keep: string | null = null,
+) {
+  const value: UserCutoff = { before: now, keep };
+  await kv.put(userKey(userId), JSON.stringify(value), { expirationTtl: ttl(config) });
+}
+
+/** One KV read (a bulk get of both keys) decides whether a verified token is still alive. */
+export async function isRevoked(kv: KVNamespace, claims: AccessClaims): Promise<boolean> {
+  const keys = [sessionKey(claims.sid), userKey(claims.sub)];
+  const found = await kv.get(keys);
+  if (found.get(keys[0]!)) return true;
+  const raw = found.get(keys[1]!);
+  if (!raw) return false;
+  const cutoff = JSON.parse(raw) as UserCutoff;
+  return claims.sid !== cutoff.keep && issuedAtMs(claims) < cutoff.before;
+}
+
+/** Our `jti` is a UUIDv7 whose first 48 bits are the issue time in ms; `iat` is the fallback. */
+function issuedAtMs(claims: AccessClaims): number {
+  const hex = claims.jti.replaceAll('-', '');
+  if (/^[0-9a-f]{12}7/.test(hex)) return parseInt(hex.slice(0, 12), 16);
+  return claims.iat * 1000;
+}

@@ -1,0 +1,151 @@
+import { base64url } from 'jose';
+import type { Config } from '../config';
+import type { Role } from '../crypto/jwt';
+import { hmac, sha256, uuidv7 } from '../crypto/tokens';
+
+/** What a token response needs to know about the session and its user. */
+export type SessionGrant = {
+  sessionId: string;
+  userId: string;
+  role: Role;
+  emailVerified: boolean;
+  expiresAt: number;
+  refreshToken: string;
+};
+
+export type Rotation =
+  | { kind: 'rotated' | 'retried'; grant: SessionGrant }
+  | { kind: 'reused'; sessionId: string; userId: string }
+  | { kind: 'invalid' };
+
+/**
+ * The successor of a refresh token is derived, not random: HMAC(secret, parent). A retry of the
+ * parent inside the grace window can then be answered with the identical successor although
+ * only its hash is stored, and nobody without the secret can compute a successor from a parent
+ * they stole (which would dodge reuse detection).
+ */
+export async function successorOf(config: Config, token: string): Promise<string> {
+  return base64url.encode(await hmac(config.PASSWORD_PEPPER, 'refresh-successor', token));
+}
+
+type GrantRow = {
+  user_id: string;
+  role: Role;
+  email_verified_at: number | null;
+  session_id: string;
+  expires_at: number;
+};
+
+/**
+ * Rotates `token` with one conditional UPDATE (it only matches an unused, unexpired token of a
+ * live session of an enabled user) and inserts the successor in the same batch, keyed to the
+ * row that UPDATE marked. Concurrent calls serialise in D1: exactly one wins. The losers, and
+ * every other failure, are classified afterwards from a single read.
+ */
+export async function rotate(
+  d1: D1Database,
+  config: Config,
+  token: string,
+  now: number,
+): Promise<Rotation> {
+  const tokenHash = await sha256(token);
+  const successor = await successorOf(config, token);
+  const successorHash = await sha256(successor);
+  const successorId = uuidv7(now);
+  // Plain D1 statements: the conditions are the security argument, so they stay readable SQL.
+  const rotated = 'token_hash = ?1 AND replaced_by = ?2';
+  const [updated, , , granted] = await d1.batch([
+    d1
+      .prepare(
+        `UPDATE refresh_tokens SET used_at = ?3, replaced_by = ?2
+         WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?3
+           AND session_id IN (
+             SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.revoked_at IS NULL AND s.expires_at > ?3 AND u.disabled_at IS NULL)
+         RETURNING id`,
+      )
+      .bind(tokenHash, successorId, now),
+    d1
+      .prepare(
+        `INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at, expires_at)
+         SELECT ?2, session_id, ?3, id, ?4, expires_at FROM refresh_tokens WHERE ${rotated}`,
+      )
+      .bind(tokenHash, successorId, successorHash, now),
+    d1
+      .prepare(
+        `UPDATE sessions SET last_used_at = ?3
+         WHERE id = (SELECT session_id FROM refresh_tokens WHERE ${rotated})`,
+      )
+      .bind(tokenHash, successorId, now),
+    d1
+      .prepare(
+        `SELECT u.id AS user_id, u.role, u.email_verified_at, s.id AS session_id, s.expires_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+         WHERE t.${rotated.replace(' AND ', ' AND t.')}`,
+      )
+      .bind(tokenHash, successorId),
+  ]);
+  const grant = (granted!.results as GrantRow[])[0];
+  if (updated!.results.length === 1 && grant) {
+    return { kind: 'rotated', grant: toGrant(grant, successor) };
+  }
+  return classifyFailure(d1, config, tokenHash, successorHash, successor, now);
+}
+
+type StateRow = GrantRow & {
+  used_at: number | null;
+  token_expires_at: number;
+  revoked_at: number | null;
+  disabled_at: number | null;
+  successor_hash: string | null;
+  successor_used_at: number | null;
+};
+
+async function classifyFailure(
+  d1: D1Database,
+  config: Config,
+  tokenHash: string,
+  successorHash: string,
+  successor: string,
+  now: number,
+): Promise<Rotation> {
+  const row = await d1
+    .prepare(
+      `SELECT t.used_at, t.expires_at AS token_expires_at, s.id AS session_id, s.expires_at,
+              s.revoked_at, u.id AS user_id, u.role, u.email_verified_at, u.disabled_at,
+              c.token_hash AS successor_hash, c.used_at AS successor_used_at
+       FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+       LEFT JOIN refresh_tokens c ON c.id = t.replaced_by
+       WHERE t.token_hash = ?`,
+    )
+    .bind(tokenHash)
+    .first<StateRow>();
+  // Unknown, expired, or its session is already over: nothing left to protect.
+  if (
+    !row ||
+    row.used_at === null ||
+    row.revoked_at !== null ||
+    row.disabled_at !== null ||
+    row.expires_at <= now ||
+    row.token_expires_at <= now
+  ) {
+    return { kind: 'invalid' };
+  }
+  const grace = config.REFRESH_REUSE_GRACE_SECONDS * 1000;
+  const withinGrace = grace > 0 && now - row.used_at <= grace;
+  if (withinGrace && row.successor_used_at === null && row.successor_hash === successorHash) {
+    return { kind: 'retried', grant: toGrant(row, successor) };
+  }
+  return { kind: 'reused', sessionId: row.session_id, userId: row.user_id };
+}
+
+function toGrant(row: GrantRow, refreshToken: string): SessionGrant {
+  return {
+    sessionId: row.session_id,
+    userId: row.user_id,
+    role: row.role,
+    emailVerified: row.email_verified_at !== null,
+    expiresAt: row.expires_at,
+    refreshToken,
+  };
+}
