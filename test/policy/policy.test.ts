@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalEmail, emailProblem } from '../../src/policy/email';
+import { checkPassword } from '../../src/policy/password';
+
+describe('canonicalEmail', () => {
+  it.each([
+    ['  Alice@Example.COM ', 'alice@example.com'],
+    ['jos\u0065\u0301@example.com', 'jos\u00e9@example.com'],
+    ['\u212Aelvin@example.com', 'kelvin@example.com'],
+    ['ANN+tag@example.com', 'ann+tag@example.com'],
+  ])('maps %j to %j', (raw, canonical) => {
+    expect(canonicalEmail(raw)).toBe(canonical);
+  });
+
+  it('is idempotent, also for characters whose case mapping decomposes', () => {
+    for (const raw of [
+      '\u0130stanbul@example.com',
+      'STRASSE\u00df@example.com',
+      '\u212A@x.io',
+      'Σίσυφος@example.com',
+      'ı@example.com',
+    ]) {
+      const once = canonicalEmail(raw);
+      expect(canonicalEmail(once)).toBe(once);
+    }
+  });
+
+  it('keeps dotless ı distinct from i (mail goes to the stored address only)', () => {
+    expect(canonicalEmail('ı@example.com')).not.toBe(canonicalEmail('i@example.com'));
+  });
+
+  it('refuses compatibility characters that NFKC would fold onto another address', () => {
+    expect(emailProblem(canonicalEmail('\uff41lice@example.com'))).toBe(
+      'must not contain compatibility characters',
+    );
+    expect(emailProblem('alice@example.com')).toBeNull();
+  });
+});
+
+describe('checkPassword', () => {
+  const context = { email: 'ana@example.com', minLength: 8, productName: 'Edge Auth' };
+
+  it('refuses the most common passwords, in any case, when the minimum allows them', () => {
+    for (const p of ['password', 'PASSWORD', '12345678', 'iloveyou', 'qwertyuiop']) {
+      expect(checkPassword(p, context)).toMatchObject({ ok: false });
+    }
+  });
+
+  it('returns the NFKC form that gets hashed', () => {
+    const result = checkPassword('ﬁne ﬁsh in the sea', context);
+    expect(result).toEqual({ ok: true, password: 'fine fish in the sea' });
+  });
+
+  it('never truncates: 128 code points pass, 129 do not', () => {
+    expect(checkPassword('abcdefghij'.repeat(12) + 'abcdefgh', context).ok).toBe(true);
+    expect(checkPassword('abcdefghij'.repeat(12) + 'abcdefghi', context).ok).toBe(false);
+  });
+
+  it.each(['9876543210987', 'abcdefghijklm', 'zyxwvutsrqpon'])('refuses the sequence %s', (p) => {
+    expect(checkPassword(p, context)).toEqual({
+      ok: false,
+      problem: 'must not be a simple sequence',
+    });
+  });
+});
