@@ -20,6 +20,13 @@ export default defineConfig({
           ENVIRONMENT: 'test',
           ALLOWED_ORIGINS: 'https://app.example.com',
           LOG_LEVEL: 'warn',
+          // Tests share one client IP; the rate-limit tests set their own limits and IPs.
+          RATE_LIMIT_REGISTER: '100000/60',
+          RATE_LIMIT_LOGIN: '100000/60',
+          RATE_LIMIT_REFRESH: '100000/60',
+          RATE_LIMIT_FORGOT_PASSWORD: '100000/60',
+          RATE_LIMIT_EMAIL_RESEND: '100000/60',
+          RATE_LIMIT_MFA_VERIFY: '100000/60',
           JWT_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
           PASSWORD_PEPPER: 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz',
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),

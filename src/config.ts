@@ -3,6 +3,18 @@ import { z } from 'zod';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 
+/** "limit/seconds", e.g. "10/60": at most 10 requests per client IP per 60 s window. */
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .pipe(z.string().regex(/^\d{1,6}\/\d{1,6}$/, 'must look like "10/60" (requests/seconds)'))
+    .transform((s) => {
+      const [limit, windowSeconds] = s.split('/').map(Number) as [number, number];
+      return { limit, windowSeconds: Math.max(1, windowSeconds) };
+    });
+export type Rate = { limit: number; windowSeconds: number };
+
 const origins = z
   .string()
   .default('')
@@ -58,6 +70,16 @@ const schema = z
     ALLOWED_ORIGINS: origins,
     MIN_PASSWORD_LENGTH: int(8, 128).default(12),
     PRODUCT_NAME: z.string().min(1).max(60).default('Edge Auth'),
+    LOCKOUT_THRESHOLD: int(1, 100).default(5),
+    LOCKOUT_WINDOW: int(60, 86_400).default(900),
+    LOCKOUT_DURATION: int(60, 86_400).default(900),
+    RATE_LIMIT_REGISTER: rate('10/3600'),
+    RATE_LIMIT_LOGIN: rate('20/300'),
+    RATE_LIMIT_REFRESH: rate('120/60'),
+    RATE_LIMIT_FORGOT_PASSWORD: rate('5/3600'),
+    RATE_LIMIT_EMAIL_RESEND: rate('5/3600'),
+    RATE_LIMIT_MFA_VERIFY: rate('10/300'),
+    AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
     COOKIE_INSECURE_DEV: bool.default(false),

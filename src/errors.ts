@@ -55,6 +55,13 @@ export class ApiError extends Error {
   }
 }
 
+/** A store did not answer: retryable, and never a 401 that would make a client drop its session. */
+export function unavailable(): ApiError {
+  return new ApiError('service_unavailable', 'Try again shortly.', {
+    headers: { 'Retry-After': '5' },
+  });
+}
+
 export function problem(c: Context, err: ApiError): Response {
   const body: Record<string, unknown> = {
     type: `urn:edge-auth:problem:${err.code}`,

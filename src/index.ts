@@ -1,38 +1,27 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { HTTPException } from 'hono/http-exception';
-import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './env';
 import { ApiError, problem } from './errors';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/context';
 import { limitBody, requireJsonBody } from './middleware/json-body';
+import { guardOrigin } from './middleware/origin';
+import { securityHeaders } from './middleware/security-headers';
 import { createRouter } from './router';
 import { auth } from './routes/auth';
 import { health } from './routes/health';
+import { tokens } from './routes/tokens';
 import { me } from './routes/users';
 import { wellKnown } from './routes/well-known';
 
 const app = createRouter();
 
-app.use(
-  '*',
-  requestContext,
-  secureHeaders({
-    strictTransportSecurity: 'max-age=63072000; includeSubDomains',
-    referrerPolicy: 'no-referrer',
-    xFrameOptions: 'DENY',
-    crossOriginResourcePolicy: false,
-    // JSON needs no content policy; HTML pages (/docs, /dev/mailbox) set their own.
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  }),
-  cors,
-  limitBody,
-  requireJsonBody,
-);
+app.use('*', securityHeaders, requestContext, cors, limitBody, requireJsonBody, guardOrigin);
 
 app.route('/', wellKnown);
 app.route('/', health);
 app.route('/', auth);
+app.route('/', tokens);
 app.route('/', me);
 
 app.doc31('/openapi.json', (c) => ({

@@ -66,3 +66,39 @@ export const refreshTokens = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
+
+/**
+ * Failed logins per canonical email, whether or not an account exists (a lock reveals
+ * nothing). Exact, so in D1: KV cannot count under concurrency.
+ */
+export const loginFailures = sqliteTable(
+  'login_failures',
+  {
+    email: text('email').primaryKey(),
+    /** Attempts claimed in the current window, counted before the password is checked. */
+    failures: integer('failures').notNull(),
+    windowStartedAt: integer('window_started_at').notNull(),
+    lockedUntil: integer('locked_until'),
+  },
+  (t) => [index('login_failures_window_idx').on(t.windowStartedAt)],
+);
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    at: integer('at').notNull(),
+    type: text('type').notNull(),
+    userId: text('user_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    /** JSON object of ids, codes and counts: never a password, token or secret. */
+    detail: text('detail').notNull(),
+  },
+  (t) => [
+    index('audit_events_user_idx').on(t.userId, t.id),
+    index('audit_events_type_idx').on(t.type, t.id),
+    index('audit_events_at_idx').on(t.at),
+  ],
+);

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { verifyAccessToken } from '../crypto/jwt';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, unavailable } from '../errors';
 import { isRevoked } from '../sessions/revocation';
 
 // Far above any token we mint (~1 KB); anything longer is refused before any crypto (THREATS A19).

@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { ConfigError, loadConfig } from '../config';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, problem } from '../errors';
 import { createLogger } from '../logger';
 
 // API.md: the client's X-Request-Id is kept when it is a sane token of at most 128 characters.
@@ -26,7 +26,9 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       c.var.log.error('server misconfigured', { problems: err.problems });
-      throw new ApiError('server_misconfigured');
+      // Set here rather than thrown, so the access log below sees the 500.
+      c.res = problem(c, new ApiError('server_misconfigured'));
+      return;
     }
     await next();
   } finally {

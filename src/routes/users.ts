@@ -1,19 +1,25 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
-import { hashPassword, verifyPassword } from '../crypto/password';
+import { authenticate } from '../accounts/authenticate';
+import { hashPassword } from '../crypto/password';
 import { database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { requireAuth } from '../middleware/bearer';
 import { loginPassword, validNewPassword } from '../policy/fields';
 import { createRouter } from '../router';
-import { isSessionLive, liveSessions, revokeSession, revokeUserSessions } from '../sessions/store';
+import { bearer, problem } from './openapi';
+import { auditContext, auditEvent } from '../audit/audit';
+import {
+  assertSessionLive,
+  liveSessions,
+  revokeSession,
+  revokeUserSessions,
+  sessionIsLive,
+} from '../sessions/store';
 import { iso, nameField, toUserObject, userById, userObject } from '../users/users';
 
-const problem = { description: 'Problem details (RFC 9457)' };
-const bearer = { security: [{ bearer: [] }], middleware: requireAuth };
 const userResponse = {
   description: 'The user',
   content: { 'application/json': { schema: userObject } },
@@ -107,24 +113,29 @@ export const me = createRouter()
       const config = c.var.config;
       const db = database(c.env.DB);
       const user = await currentUser(c);
-      // KV is eventually consistent: a sensitive change also checks the session in D1 (J2).
-      if (!(await isSessionLive(db, sid, Date.now())))
-        throw new ApiError('unauthorized', 'This session has ended.');
-      const check = await verifyPassword(
-        current_password.normalize('NFKC'),
-        user.passwordHash,
-        config.PASSWORD_PEPPER,
-      );
-      if (!check.valid)
-        throw new ApiError('invalid_credentials', 'The current password is not correct.');
+      await assertSessionLive(db, sid, Date.now());
       const password = validNewPassword(new_password, user.email, config, 'new_password');
+      // The current password is guessed under the same lockout as a login: a stolen access
+      // token must not buy unlimited guesses.
+      const ctx = auditContext(c);
+      const auth = await authenticate(
+        db,
+        config,
+        ctx,
+        user.email,
+        current_password,
+        'password_change',
+      );
       const now = Date.now();
       const passwordHash = await hashPassword(password, config.PASSWORD_PEPPER);
       await revokeUserSessions(db, c.env.KV, config, sub, 'password_changed', now, {
         keep: sid,
-        alsoRun: [db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, sub))],
+        alsoRun: [
+          db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, sub)),
+          auth.clearFailures,
+          auditEvent(db, ctx, 'password.changed', sub, { session_id: sid }),
+        ],
       });
-      c.var.log.info('password changed', { user_id: sub, session_id: sid });
       return c.body(null, 204);
     },
   )
@@ -171,24 +182,37 @@ export const me = createRouter()
       tags: ['User'],
       summary: 'Revoke one of your sessions',
       ...bearer,
-      request: { params: z.object({ id: z.string().max(64) }) },
+      request: { params: z.object({ id: z.string() }) },
       responses: { 204: { description: 'Revoked' }, 401: problem, 404: problem },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const { sub } = c.var.auth;
       // Someone else's session id is indistinguishable from an unknown one (THREATS I3).
+      const db = database(c.env.DB);
+      await assertSessionLive(db, c.var.auth.sid, Date.now());
       const revoked = await revokeSession(
-        database(c.env.DB),
+        db,
         c.env.KV,
         c.var.config,
         id,
-        sub,
         'revoked_by_user',
         Date.now(),
+        {
+          userId: sub,
+          alsoRun: [
+            auditEvent(
+              db,
+              auditContext(c),
+              'session.revoked',
+              sub,
+              { session_id: id },
+              sessionIsLive(id),
+            ),
+          ],
+        },
       );
       if (!revoked) throw new ApiError('not_found', 'No such session.');
-      c.var.log.info('session revoked', { user_id: sub, session_id: id });
       return c.body(null, 204);
     },
   );

@@ -35,9 +35,10 @@ export function clearRefreshCookie(c: Context<AppEnv>) {
  */
 export function refreshTokenFrom(
   c: Context<AppEnv>,
-  body: { refresh_token?: string | undefined },
+  body: { refresh_token?: unknown },
 ): string | undefined {
-  if (body.refresh_token !== undefined) return body.refresh_token;
+  const given = body.refresh_token;
+  if (given !== undefined && given !== null) return typeof given === 'string' ? given : '';
   const cookie = getCookie(c, cookieName(c));
   if (cookie === undefined) return undefined;
   const origin = c.req.header('Origin');

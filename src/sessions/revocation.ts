@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import { CLOCK_TOLERANCE_SECONDS, type AccessClaims } from '../crypto/jwt';
+import { unavailable } from '../errors';
 
 // KV keys (documented in docs/storage.md). Both live exactly as long as the longest-lived
 // access token they could cover: one lifetime plus the verifier's clock tolerance.
@@ -11,10 +12,20 @@ type UserCutoff = { before: number; keep: string | null };
 
 const ttl = (config: Config) => Math.max(60, config.ACCESS_TOKEN_TTL + CLOCK_TOLERANCE_SECONDS);
 
-export async function denySessions(kv: KVNamespace, config: Config, sessionIds: string[]) {
-  await Promise.all(
-    sessionIds.map((sid) => kv.put(sessionKey(sid), '1', { expirationTtl: ttl(config) })),
-  );
+/**
+ * Revocation writes go to KV before D1 (see store.ts), and a failed write is a 503: the client
+ * retries, and every step is idempotent, so a retry can never skip the KV half.
+ */
+async function put(kv: KVNamespace, key: string, value: string, config: Config) {
+  try {
+    await kv.put(key, value, { expirationTtl: ttl(config) });
+  } catch {
+    throw unavailable();
+  }
+}
+
+export async function denySession(kv: KVNamespace, config: Config, sessionId: string) {
+  await put(kv, sessionKey(sessionId), '1', config);
 }
 
 /**
@@ -31,7 +42,7 @@ export async function cutOffUser(
   keep: string | null = null,
 ) {
   const value: UserCutoff = { before: now, keep };
-  await kv.put(userKey(userId), JSON.stringify(value), { expirationTtl: ttl(config) });
+  await put(kv, userKey(userId), JSON.stringify(value), config);
 }
 
 /** One KV read (a bulk get of both keys) decides whether a verified token is still alive. */

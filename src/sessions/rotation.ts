@@ -1,7 +1,10 @@
+import { sql } from 'drizzle-orm';
 import { base64url } from 'jose';
+import { auditEvent, auditStatement, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import type { Role } from '../crypto/jwt';
 import { hmac, sha256, uuidv7 } from '../crypto/tokens';
+import { database } from '../db/client';
 
 /** What a token response needs to know about the session and its user. */
 export type SessionGrant = {
@@ -45,6 +48,7 @@ type GrantRow = {
 export async function rotate(
   d1: D1Database,
   config: Config,
+  ctx: AuditContext,
   token: string,
   now: number,
 ): Promise<Rotation> {
@@ -54,6 +58,16 @@ export async function rotate(
   const successorId = uuidv7(now);
   // Plain D1 statements: the conditions are the security argument, so they stay readable SQL.
   const rotated = 'token_hash = ?1 AND replaced_by = ?2';
+  const didRotate = sql`EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ${tokenHash} AND replaced_by = ${successorId})`;
+  const sessionOf = sql`(SELECT session_id FROM refresh_tokens WHERE token_hash = ${tokenHash} AND replaced_by = ${successorId})`;
+  const audit = auditEvent(
+    database(d1),
+    ctx,
+    'token.refreshed',
+    sql`(SELECT user_id FROM sessions WHERE id = ${sessionOf})`,
+    sql`json_object('session_id', ${sessionOf})`,
+    didRotate,
+  );
   const [updated, , , granted] = await d1.batch([
     d1
       .prepare(
@@ -84,6 +98,7 @@ export async function rotate(
          WHERE t.${rotated.replace(' AND ', ' AND t.')}`,
       )
       .bind(tokenHash, successorId),
+    auditStatement(d1, audit),
   ]);
   const grant = (granted!.results as GrantRow[])[0];
   if (updated!.results.length === 1 && grant) {

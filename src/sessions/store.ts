@@ -1,10 +1,11 @@
-import { and, desc, eq, gt, inArray, isNull, ne, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Config } from '../config';
 import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
+import { ApiError } from '../errors';
 import { refreshTokens, sessions } from '../db/schema';
-import { cutOffUser, denySessions } from './revocation';
+import { cutOffUser, denySession } from './revocation';
 
 export type ClientMeta = { ip: string | null; userAgent: string | null };
 
@@ -45,7 +46,7 @@ export async function openSession(
 
 /**
  * Revokes the live sessions matching `which` and consumes their unused refresh tokens, in one
- * batch (no id list, so no 100-parameter limit). Returns the ids it revoked.
+ * batch (no id list, so no 100-parameter limit).
  */
 async function revokeWhere(
   db: Database,
@@ -55,7 +56,10 @@ async function revokeWhere(
   alsoRun: BatchItem<'sqlite'>[] = [],
 ) {
   const live = and(which, isNull(sessions.revokedAt));
-  const [, revoked] = await db.batch([
+  // `alsoRun` goes first, so its conditions (an audit row "only if the session was live") see
+  // the state before this revocation.
+  const statements: BatchItem<'sqlite'>[] = [
+    ...alsoRun,
     db
       .update(refreshTokens)
       .set({ usedAt: now })
@@ -73,34 +77,42 @@ async function revokeWhere(
       .set({ revokedAt: now, revokeReason: reason })
       .where(live)
       .returning({ id: sessions.id }),
-    ...alsoRun,
-  ]);
-  return revoked.map((r) => r.id);
+  ];
+  const results = await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+  return (results[alsoRun.length + 1] as { id: string }[]).map((r) => r.id);
 }
 
 /**
- * Revokes one session of `userId` (or of anyone, when `userId` is null): D1 first, so no refresh
- * can succeed, then the KV denylist for its access tokens. Returns whether it was live.
+ * Revokes one session. The order is deliberate: the KV denylist (access tokens) first, then D1
+ * (refresh). A failure between the two leaves more revoked, never less, and both steps are
+ * idempotent, so the client's retry completes it. With `options.userId`, only a session of that
+ * user is touched (false otherwise); an already revoked one of theirs is revoked again, harmlessly.
  */
 export async function revokeSession(
   db: Database,
   kv: KVNamespace,
   config: Config,
   sessionId: string,
-  userId: string | null,
   reason: string,
   now: number,
+  options: { userId?: string; alsoRun?: BatchItem<'sqlite'>[] } = {},
 ): Promise<boolean> {
-  const owned = userId === null ? undefined : eq(sessions.userId, userId);
-  const revoked = await revokeWhere(db, and(eq(sessions.id, sessionId), owned)!, reason, now);
-  if (revoked.length === 0) return false;
-  await denySessions(kv, config, revoked);
+  if (options.userId !== undefined) {
+    const [owned] = await db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, options.userId)));
+    if (!owned) return false;
+  }
+  await denySession(kv, config, sessionId);
+  await revokeWhere(db, eq(sessions.id, sessionId), reason, now, options.alsoRun);
   return true;
 }
 
 /**
- * Every session of the user, or every other one when `keep` names the current session.
- * `alsoRun` joins the same batch (the password update that causes the revocation, say).
+ * Every session of the user, or every other one when `keep` names the current session, in the
+ * same order as revokeSession: the KV cut-off, then D1. `alsoRun` joins the D1 batch (the
+ * password update that causes the revocation, its audit row).
  */
 export async function revokeUserSessions(
   db: Database,
@@ -112,11 +124,9 @@ export async function revokeUserSessions(
   options: { keep?: string; alsoRun?: BatchItem<'sqlite'>[] } = {},
 ): Promise<void> {
   const keep = options.keep ?? null;
+  await cutOffUser(kv, config, userId, now, keep);
   const except = keep === null ? undefined : ne(sessions.id, keep);
   await revokeWhere(db, and(eq(sessions.userId, userId), except)!, reason, now, options.alsoRun);
-  // Taken after the D1 write: a refresh that committed just before it could otherwise sign a
-  // token later than the cut-off. What remains of that race is the time one signature takes.
-  await cutOffUser(kv, config, userId, Date.now(), keep);
 }
 
 export async function sessionByRefreshToken(db: Database, token: string) {
@@ -128,14 +138,23 @@ export async function sessionByRefreshToken(db: Database, token: string) {
   return row;
 }
 
-export async function isSessionLive(db: Database, sessionId: string, now: number) {
+/** "This session was still live": the condition for its revocation's audit row. */
+export function sessionIsLive(sessionId: string) {
+  return sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId} AND revoked_at IS NULL)`;
+}
+
+/**
+ * KV is eventually consistent: sensitive operations (password change, logout-all, session
+ * delete, MFA changes) also check the bearer's session in D1 (THREATS J2).
+ */
+export async function assertSessionLive(db: Database, sessionId: string, now: number) {
   const [row] = await db
     .select({ id: sessions.id })
     .from(sessions)
     .where(
       and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)),
     );
-  return row !== undefined;
+  if (!row) throw new ApiError('unauthorized', 'This session has ended.');
 }
 
 export function liveSessions(db: Database, userId: string, now: number) {

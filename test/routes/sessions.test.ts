@@ -248,14 +248,19 @@ describe('/users/me/sessions', () => {
     expect(del.status).toBe(204);
     expect((await me(other.access_token)).status).toBe(401);
     expect((await refresh(other.refresh_token)).status).toBe(401);
-    await expectProblem(
-      await call(
-        `/users/me/sessions/${other.session_id}`,
-        withBearer(tokens.access_token, { method: 'DELETE' }),
-      ),
-      404,
-      'not_found',
+    // Idempotent for your own session (a retry after a failure must complete); unknown is 404.
+    const again = await call(
+      `/users/me/sessions/${other.session_id}`,
+      withBearer(tokens.access_token, { method: 'DELETE' }),
     );
+    expect(again.status).toBe(204);
+    for (const id of [crypto.randomUUID(), 'x'.repeat(500)]) {
+      const res = await call(
+        `/users/me/sessions/${id}`,
+        withBearer(tokens.access_token, { method: 'DELETE' }),
+      );
+      await expectProblem(res, 404, 'not_found');
+    }
   });
 
   it('answers 404 for someone else’s session and leaves it alone', async () => {

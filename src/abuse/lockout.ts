@@ -1,0 +1,70 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import { loginFailures, users, type UserRow } from '../db/schema';
+
+export type Claim =
+  { allowed: true; attempt: number } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * Claims one login attempt for `email` before its password is checked. One UPSERT counts it:
+ * D1 serialises writers, so of 20 parallel attempts each gets its own ordinal and only the
+ * first LOCKOUT_THRESHOLD are allowed to check a password. While the email is locked nothing
+ * is counted (a lock does not extend itself). A window or lock that has run out starts over.
+ *
+ * The user with that email is read in the same batch: a login costs one round trip here.
+ */
+export async function claimLoginAttempt(
+  db: Database,
+  config: Config,
+  email: string,
+  now: number,
+): Promise<{ claim: Claim; user: UserRow | undefined }> {
+  const windowStart = now - config.LOCKOUT_WINDOW * 1000;
+  const stale = sql`(${loginFailures.windowStartedAt} <= ${windowStart} OR ${loginFailures.lockedUntil} IS NOT NULL)`;
+  const [claimed, state, read] = await db.batch([
+    db
+      .insert(loginFailures)
+      .values({ email, failures: 1, windowStartedAt: now })
+      .onConflictDoUpdate({
+        target: loginFailures.email,
+        set: {
+          failures: sql`CASE WHEN ${stale} THEN 1 ELSE ${loginFailures.failures} + 1 END`,
+          windowStartedAt: sql`CASE WHEN ${stale} THEN ${now} ELSE ${loginFailures.windowStartedAt} END`,
+          lockedUntil: null,
+        },
+        // Locked: leave the row alone, so the INSERT ... RETURNING returns nothing.
+        setWhere: sql`${loginFailures.lockedUntil} IS NULL OR ${loginFailures.lockedUntil} <= ${now}`,
+      })
+      .returning({ failures: loginFailures.failures }),
+    db
+      .select({ lockedUntil: loginFailures.lockedUntil })
+      .from(loginFailures)
+      .where(eq(loginFailures.email, email)),
+    db.select().from(users).where(eq(users.email, email)),
+  ]);
+  const user = read[0];
+  const attempt = claimed[0]?.failures;
+  if (attempt !== undefined && attempt <= config.LOCKOUT_THRESHOLD) {
+    return { claim: { allowed: true, attempt }, user };
+  }
+  // Locked, or a parallel attempt beyond the threshold whose lock is being set right now.
+  const until = state[0]?.lockedUntil ?? now + config.LOCKOUT_DURATION * 1000;
+  return {
+    claim: { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) },
+    user,
+  };
+}
+
+/** The statement that locks the email: run by the attempt whose ordinal hit the threshold. */
+export function lockStatement(db: Database, config: Config, email: string, now: number) {
+  return db
+    .update(loginFailures)
+    .set({ lockedUntil: now + config.LOCKOUT_DURATION * 1000 })
+    .where(eq(loginFailures.email, email));
+}
+
+/** A successful login (or a password reset) clears the count and any lock. */
+export function clearFailuresStatement(db: Database, email: string) {
+  return db.delete(loginFailures).where(eq(loginFailures.email, email));
+}

@@ -1,0 +1,80 @@
+import type { Context } from 'hono';
+import { SQL, is, sql } from 'drizzle-orm';
+import { uuidv7 } from '../crypto/tokens';
+import type { Database } from '../db/client';
+import { auditEvents } from '../db/schema';
+import type { AppEnv } from '../env';
+import { clientMeta } from '../request-meta';
+
+export type AuditType =
+  | 'user.registered'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'account.locked'
+  | 'token.refreshed'
+  | 'token.reuse_detected'
+  | 'session.revoked'
+  | 'logout'
+  | 'logout_all'
+  | 'password.changed'
+  | 'email.verified'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'mfa.enabled'
+  | 'mfa.disabled'
+  | 'mfa.failed'
+  | 'mfa.recovery_code_used'
+  | 'user.role_changed'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'sessions.revoked_by_admin';
+
+/** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
+export type AuditDetail = Record<string, string | number | boolean | null>;
+
+/** Who did it, from where, in which request: the same for every event of one request. */
+export type AuditContext = { requestId: string; ip: string | null; userAgent: string | null };
+
+export function auditContext(c: Context<AppEnv>): AuditContext {
+  return { requestId: c.var.requestId, ...clientMeta(c) };
+}
+
+/**
+ * The INSERT of one audit event, for the caller's batch: the event commits with the change it
+ * records, or neither does. With `onlyIf`, the row is written only when that SQL condition holds
+ * inside the batch (for example "the session was still live"), so racing requests record an
+ * event exactly once.
+ */
+export function auditEvent(
+  db: Database,
+  ctx: AuditContext,
+  type: AuditType,
+  userId: string | null | SQL,
+  detail: AuditDetail | SQL = {},
+  onlyIf?: SQL,
+) {
+  const now = Date.now();
+  const id = uuidv7(now);
+  const json = is(detail, SQL) ? detail : JSON.stringify(detail);
+  if (!onlyIf && !is(userId, SQL) && !is(detail, SQL)) {
+    const { ip, userAgent, requestId } = ctx;
+    return db
+      .insert(auditEvents)
+      .values({ id, at: now, type, userId, ip, userAgent, requestId, detail: json as string });
+  }
+  // Column order follows the table definition, which is what drizzle's INSERT ... SELECT lists.
+  return db
+    .insert(auditEvents)
+    .select(
+      sql`SELECT ${id}, ${now}, ${type}, ${userId}, ${ctx.ip}, ${ctx.userAgent}, ${ctx.requestId}, ${json} WHERE ${onlyIf ?? sql`1`}`,
+    );
+}
+
+/** For raw D1 batches (refresh rotation): the same INSERT as a prepared statement. */
+export function auditStatement(
+  d1: D1Database,
+  query: { toSQL(): { sql: string; params: unknown[] } },
+) {
+  const { sql: text, params } = query.toSQL();
+  return d1.prepare(text).bind(...params);
+}

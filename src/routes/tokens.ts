@@ -1,0 +1,138 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { auditContext, auditEvent } from '../audit/audit';
+import { database } from '../db/client';
+import { ApiError } from '../errors';
+import { bearerToken } from '../middleware/bearer';
+import { rateLimit } from '../middleware/rate-limit';
+import { createRouter } from '../router';
+import { clearRefreshCookie, refreshTokenFrom } from '../sessions/cookie';
+import { respondWithTokens, tokenResponse } from '../sessions/grant';
+import { rotate } from '../sessions/rotation';
+import {
+  assertSessionLive,
+  revokeSession,
+  revokeUserSessions,
+  sessionByRefreshToken,
+  sessionIsLive,
+} from '../sessions/store';
+import { bearer, jsonBody, problem } from './openapi';
+
+// A refresh token is 32 random bytes in base64url (43 characters); anything else is unknown.
+const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+// Anything but a string is simply not a valid token: 401 on refresh, ignored by logout.
+const refreshBody = z.object({
+  refresh_token: z.unknown().optional().openapi({ type: 'string', example: 'n0tA-real_t0ken...' }),
+});
+
+export const tokens = createRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/refresh',
+      tags: ['Authentication'],
+      summary: 'Rotate a refresh token (body or __Host-refresh_token cookie)',
+      middleware: rateLimit('REFRESH'),
+      request: jsonBody(refreshBody, false),
+      responses: {
+        200: { description: 'Rotated', content: { 'application/json': { schema: tokenResponse } } },
+        401: problem,
+        403: problem,
+        429: problem,
+      },
+    }),
+    async (c) => {
+      const token = refreshTokenFrom(c, c.req.valid('json'));
+      const invalid = new ApiError('invalid_refresh_token', 'The refresh token is not valid.');
+      if (!token || !REFRESH_TOKEN.test(token)) throw invalid;
+      const now = Date.now();
+      const ctx = auditContext(c);
+      const result = await rotate(c.env.DB, c.var.config, ctx, token, now);
+      if (result.kind === 'rotated' || result.kind === 'retried') {
+        return respondWithTokens(c, result.grant, now);
+      }
+      if (result.kind === 'reused') {
+        const db = database(c.env.DB);
+        const { sessionId, userId } = result;
+        await revokeSession(db, c.env.KV, c.var.config, sessionId, 'refresh_token_reused', now, {
+          alsoRun: [
+            auditEvent(
+              db,
+              ctx,
+              'token.reuse_detected',
+              userId,
+              { session_id: sessionId },
+              sessionIsLive(sessionId),
+            ),
+          ],
+        });
+        c.var.log.warn('refresh token reuse detected', { session_id: sessionId, user_id: userId });
+        clearRefreshCookie(c);
+        throw new ApiError(
+          'refresh_token_reused',
+          'This refresh token was already used; the session is revoked.',
+        );
+      }
+      throw invalid;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/logout',
+      tags: ['Authentication'],
+      summary: 'End the session of a refresh token and/or of the bearer token',
+      request: jsonBody(refreshBody, false),
+      responses: {
+        204: { description: 'Signed out (also for unknown or retired tokens)' },
+        403: problem,
+      },
+    }),
+    async (c) => {
+      const token = refreshTokenFrom(c, c.req.valid('json'));
+      const claims = await bearerToken(c);
+      const db = database(c.env.DB);
+      const ctx = auditContext(c);
+      const now = Date.now();
+      const ended = new Map<string, string>();
+      const session =
+        token && REFRESH_TOKEN.test(token) ? await sessionByRefreshToken(db, token) : undefined;
+      if (session) ended.set(session.sessionId, session.userId);
+      if (claims) ended.set(claims.sid, claims.sub);
+      for (const [sessionId, userId] of ended) {
+        await revokeSession(db, c.env.KV, c.var.config, sessionId, 'logout', now, {
+          alsoRun: [
+            auditEvent(
+              db,
+              ctx,
+              'logout',
+              userId,
+              { session_id: sessionId },
+              sessionIsLive(sessionId),
+            ),
+          ],
+        });
+      }
+      clearRefreshCookie(c);
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/logout-all',
+      tags: ['Authentication'],
+      summary: 'End every session of the signed-in user',
+      ...bearer,
+      responses: { 204: { description: 'Every session revoked' }, 401: problem },
+    }),
+    async (c) => {
+      const { sub, sid } = c.var.auth;
+      const db = database(c.env.DB);
+      await assertSessionLive(db, sid, Date.now());
+      await revokeUserSessions(db, c.env.KV, c.var.config, sub, 'logout_all', Date.now(), {
+        alsoRun: [auditEvent(db, auditContext(c), 'logout_all', sub, { session_id: sid })],
+      });
+      clearRefreshCookie(c);
+      return c.body(null, 204);
+    },
+  );
