@@ -1,6 +1,9 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { HTTPException } from 'hono/http-exception';
+import { loadConfig } from './config';
 import type { AppEnv } from './env';
+import { housekeeping } from './housekeeping';
+import { createLogger } from './logger';
 import { ApiError, problem } from './errors';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/context';
@@ -48,7 +51,25 @@ app.get('/docs', async (c, next) => {
   return swaggerUI<AppEnv>({ url: '/openapi.json', title: 'Edge auth worker API' })(c, next);
 });
 
-app.notFound((c) => problem(c, new ApiError('not_found', 'No such route.')));
+// A known path with another method is 405 with `Allow`, not 404 (THREATS D8).
+let routeTable: { pattern: RegExp; method: string }[] | undefined;
+app.notFound((c) => {
+  routeTable ??= app.routes
+    .filter((r) => r.method !== 'ALL')
+    .map((r) => ({
+      pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}$`),
+      method: r.method,
+    }));
+  const path = new URL(c.req.url).pathname;
+  const allowed = [...new Set(routeTable.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+  if (allowed.length === 0) return problem(c, new ApiError('not_found', 'No such route.'));
+  return problem(
+    c,
+    new ApiError('method_not_allowed', `Use ${allowed.join(' or ')}.`, {
+      headers: { Allow: allowed.join(', ') },
+    }),
+  );
+});
 
 app.onError((err, c) => {
   if (err instanceof ApiError) return problem(c, err);
@@ -68,4 +89,10 @@ export { app };
 
 export default {
   fetch: app.fetch,
+  async scheduled(controller, env, _ctx) {
+    const config = loadConfig(env);
+    const log = createLogger(config.LOG_LEVEL, { cron: controller.cron });
+    const deleted = await housekeeping(env.DB, config, controller.scheduledTime);
+    log.info('housekeeping', { deleted });
+  },
 } satisfies ExportedHandler<Env>;

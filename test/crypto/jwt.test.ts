@@ -1,5 +1,12 @@
 import { env } from 'cloudflare:workers';
-import { base64url, calculateJwkThumbprint, exportJWK, importJWK, type JWK } from 'jose';
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { signAccessToken, verifyAccessToken } from '../../src/crypto/jwt';
@@ -173,7 +180,95 @@ describe('the verifier rejects', () => {
   });
 });
 
+describe('the verifier, on algorithms, numbers and encodings', () => {
+  it.each(['RS384', 'PS256'])('rejects %s even when signed by our own RSA key', async (alg) => {
+    const key = (await importJWK({ ...ourKey().jwk, alg } as JWK, alg)) as CryptoKey;
+    expect(await verify(await signWith(key, validClaims(), {}, alg))).toBeNull();
+  });
+
+  it('rejects ES256', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    expect(await verify(await signWith(privateKey, validClaims(), {}, 'ES256'))).toBeNull();
+  });
+
+  it('rejects exp exactly at now - 30 s (the tolerance boundary)', async () => {
+    const now = Date.now();
+    const exp = Math.floor(now / 1000) - 30;
+    const token = await signOurs(validClaims({ iat: exp - 600, exp }));
+    expect(await verifyAccessToken(config(), token, now)).toBeNull();
+  });
+
+  it.each([
+    ['a negative exp', { exp: -1 }],
+    ['exp of 1e300', { exp: 1e300 }],
+    ['a negative iat', { iat: -5 }],
+  ])('rejects %s', async (_name, overrides) => {
+    expect(await verify(await signOurs(validClaims(overrides)))).toBeNull();
+  });
+
+  it('accepts an aud array that includes ours (RFC 7519 §4.1.3), and only then', async () => {
+    const aud = config().AUDIENCE;
+    expect(await verify(await signOurs(validClaims({ aud: ['other', aud] })))).not.toBeNull();
+    expect(await verify(await signOurs(validClaims({ aud: ['other'] })))).toBeNull();
+  });
+
+  it('reads duplicate claim members the one way the signature covers (last wins, one parser)', async () => {
+    const key = (await importJWK({ ...ourKey().jwk, alg: 'RS256' } as JWK, 'RS256')) as CryptoKey;
+    const claims = JSON.stringify(validClaims({ sub: 'victim' })).replace(
+      /}$/,
+      ',"sub":"attacker"}',
+    );
+    const enc = (t: string) => base64url.encode(t);
+    const input = `${enc(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: ourKey().kid }))}.${enc(claims)}`;
+    const sig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(input));
+    const verified = await verify(`${input}.${base64url.encode(new Uint8Array(sig))}`);
+    expect(verified?.sub).toBe('attacker');
+  });
+
+  it.each([
+    ['four parts', (t: string) => `${t}.extra`],
+    ['base64 padding', (t: string) => t.replace(/\.([^.]+)\./, '.$1==.')],
+    [
+      'a payload that is an array',
+      () => `${base64url.encode('{"alg":"RS256","typ":"at+jwt"}')}.${base64url.encode('[1]')}.sig`,
+    ],
+    [
+      'invalid UTF-8 in the payload',
+      () =>
+        `${base64url.encode('{"alg":"RS256","typ":"at+jwt"}')}.${base64url.encode(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))}.sig`,
+    ],
+  ])('rejects %s', async (_name, mangle) => {
+    expect(await verify(mangle(await signOurs()))).toBeNull();
+  });
+
+  it('rejects a header declaring b64: false, though everything else is valid', async () => {
+    const key = (await importJWK({ ...ourKey().jwk, alg: 'RS256' } as JWK, 'RS256')) as CryptoKey;
+    const header = { alg: 'RS256', typ: 'at+jwt', kid: ourKey().kid, b64: false, crit: ['b64'] };
+    const token = await handMade(
+      header,
+      validClaims(),
+      async (input) => new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, input)),
+    );
+    expect(await verify(token)).toBeNull();
+  });
+});
+
 describe('keys', () => {
+  it('verifies tokens of every published key, and publishes every key, during a rotation', async () => {
+    const second = await foreignKey();
+    const jwk = await exportJWK(second);
+    const kid = await calculateJwkThumbprint(jwk);
+    const rotating = loadConfig({
+      ...env,
+      JWT_SIGNING_KEYS: JSON.stringify({ keys: [ourKey().jwk, { ...jwk, kid }] }),
+    });
+    const token = await signWith(second, validClaims(), { kid });
+    expect(await verifyAccessToken(rotating, token, Date.now())).not.toBeNull();
+    expect(await verify(token)).toBeNull();
+    const { keyRing } = await import('../../src/crypto/jwt');
+    expect((await keyRing(rotating)).jwks.keys.map((k) => k.kid)).toEqual([ourKey().kid, kid]);
+  });
+
   it('are imported once per isolate and key set', async () => {
     const spy = vi.spyOn(crypto.subtle, 'importKey');
     // A key set this isolate has not seen yet: ours plus a second, published key.

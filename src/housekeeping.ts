@@ -1,0 +1,57 @@
+import type { Config } from './config';
+
+/** Rows deleted per statement, and statements per table per run: bounded work per invocation. */
+const BATCH = 500;
+const MAX_ROUNDS = 20;
+
+type Sweep = { name: string; sql: string; params: (now: number, config: Config) => unknown[] };
+
+// Every statement deletes at most BATCH rows, picked by rowid, so one run never holds D1 long.
+const SWEEPS: Sweep[] = [
+  {
+    // Tokens of expired or long-revoked sessions go before their sessions (no big cascades).
+    name: 'refresh_tokens',
+    sql: `DELETE FROM refresh_tokens WHERE rowid IN (
+            SELECT t.rowid FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+            WHERE t.expires_at <= ?1 OR s.revoked_at <= ?2 LIMIT ${BATCH})`,
+    params: (now, c) => [now, now - c.ACCESS_TOKEN_TTL * 1000],
+  },
+  {
+    name: 'sessions',
+    sql: `DELETE FROM sessions WHERE rowid IN (
+            SELECT rowid FROM sessions WHERE expires_at <= ?1 OR revoked_at <= ?2 LIMIT ${BATCH})`,
+    params: (now, c) => [now, now - c.ACCESS_TOKEN_TTL * 1000],
+  },
+  {
+    // A row whose window and lock are both over counts nothing any more.
+    name: 'login_failures',
+    sql: `DELETE FROM login_failures WHERE rowid IN (
+            SELECT rowid FROM login_failures
+            WHERE window_started_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?2) LIMIT ${BATCH})`,
+    params: (now, c) => [now - c.LOCKOUT_WINDOW * 1000, now],
+  },
+  {
+    name: 'audit_events',
+    sql: `DELETE FROM audit_events WHERE rowid IN (
+            SELECT rowid FROM audit_events WHERE at <= ?1 LIMIT ${BATCH})`,
+    params: (now, c) => [now - c.AUDIT_RETENTION_DAYS * 86_400_000],
+  },
+];
+
+/** Deletes what no request can use any more; returns the rows deleted per table. */
+export async function housekeeping(db: D1Database, config: Config, now: number) {
+  const deleted: Record<string, number> = {};
+  for (const sweep of SWEEPS) {
+    let count = 0;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const result = await db
+        .prepare(sweep.sql)
+        .bind(...sweep.params(now, config))
+        .run();
+      count += result.meta.changes;
+      if (result.meta.changes < BATCH) break;
+    }
+    deleted[sweep.name] = count;
+  }
+  return deleted;
+}
