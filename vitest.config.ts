@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
 import { generateSigningKey } from './scripts/lib/keys.mjs';
+import { mailStandIn } from './test/stand-in/mail-provider';
 
 // The pool loads a developer's `.dev.vars` too; blank its keys so tests never depend on it
 // (an empty var means "unset" to src/config.ts).
@@ -15,9 +16,13 @@ export default defineConfig({
     cloudflareTest(async () => ({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
+        // Every outbound fetch of the worker goes to a local stand-in, never to the internet.
+        outboundService: mailStandIn,
         bindings: {
           ...Object.fromEntries(localVars.map((name) => [name, ''])),
           ENVIRONMENT: 'test',
+          MAIL_TRANSPORT: 'dev-mailbox',
+          APP_URL: 'https://app.example.com',
           ALLOWED_ORIGINS: 'https://app.example.com',
           LOG_LEVEL: 'warn',
           // Tests share one client IP; the rate-limit tests set their own limits and IPs.

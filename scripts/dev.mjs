@@ -32,6 +32,15 @@ async function ensureDevVars(path = '.dev.vars') {
       : `${text.trimEnd()}\n${name}=${value}\n`;
     console.log(`[dev] created a development ${name} in ${path}`);
   };
+  // Settings added to the example since this .dev.vars was made are appended, never changed.
+  for (const [, name, value] of readFileSync('.dev.vars.example', 'utf8').matchAll(
+    /^([A-Z_][A-Z0-9_]*)=(.+)$/gm,
+  )) {
+    if (!new RegExp(`^${name}=`, 'm').test(text)) {
+      text = `${text.trimEnd()}\n${name}=${value}\n`;
+      console.log(`[dev] added ${name} from .dev.vars.example to ${path}`);
+    }
+  }
   await fill('JWT_SIGNING_KEYS', async () =>
     JSON.stringify({ keys: [await generateSigningKey()] }),
   );

@@ -80,6 +80,17 @@ const schema = z
     RATE_LIMIT_EMAIL_RESEND: rate('5/3600'),
     RATE_LIMIT_MFA_VERIFY: rate('10/300'),
     AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
+    RATE_LIMIT_EMAIL_PER_ADDRESS: rate('3/3600'),
+    /** The web client: verification and reset links point at its pages, never at our Host. */
+    APP_URL: z.url().refine((u) => !u.endsWith('/'), 'must not end with a slash'),
+    REQUIRE_EMAIL_VERIFICATION: bool.default(false),
+    VERIFY_EMAIL_TTL: int(300, 30 * 86_400).default(86_400),
+    RESET_PASSWORD_TTL: int(300, 86_400).default(1_800),
+    MAIL_TRANSPORT: z.enum(['dev-mailbox', 'resend']).default('resend'),
+    MAIL_FROM: z.string().optional(),
+    MAIL_API_KEY: z.string().optional(),
+    MAIL_API_URL: z.url().default('https://api.resend.com'),
+    MAIL_TIMEOUT_MS: int(100, 30_000).default(5_000),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
     COOKIE_INSECURE_DEV: bool.default(false),
@@ -89,6 +100,16 @@ const schema = z
   .refine((c) => !(c.ENVIRONMENT === 'production' && c.COOKIE_INSECURE_DEV), {
     path: ['COOKIE_INSECURE_DEV'],
     message: 'is refused when ENVIRONMENT=production',
+  })
+  // The development mailbox shows every message, reset links included, to anyone: it must
+  // never run in production, so that combination fails every request closed.
+  .refine((c) => !(c.ENVIRONMENT === 'production' && c.MAIL_TRANSPORT === 'dev-mailbox'), {
+    path: ['MAIL_TRANSPORT'],
+    message: 'dev-mailbox is refused when ENVIRONMENT=production',
+  })
+  .refine((c) => c.MAIL_TRANSPORT !== 'resend' || (c.MAIL_API_KEY && c.MAIL_FROM), {
+    path: ['MAIL_TRANSPORT'],
+    message: 'resend needs MAIL_API_KEY and MAIL_FROM',
   });
 
 export type Config = z.infer<typeof schema>;

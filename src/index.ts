@@ -12,6 +12,8 @@ import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
 import { createRouter } from './router';
 import { auth } from './routes/auth';
+import { dev } from './routes/dev';
+import { email } from './routes/email';
 import { health } from './routes/health';
 import { tokens } from './routes/tokens';
 import { me } from './routes/users';
@@ -26,6 +28,8 @@ app.route('/', health);
 app.route('/', auth);
 app.route('/', tokens);
 app.route('/', me);
+app.route('/', email);
+app.route('/', dev);
 
 app.doc31('/openapi.json', (c) => ({
   openapi: '3.1.0',

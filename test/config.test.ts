@@ -87,9 +87,16 @@ describe('configuration', () => {
   });
 
   it('refuses insecure dev cookies in production', () => {
-    expect(problemsOf({ ENVIRONMENT: 'production', COOKIE_INSECURE_DEV: 'true' })).toEqual([
+    const production = {
+      ENVIRONMENT: 'production',
+      MAIL_TRANSPORT: 'resend',
+      MAIL_API_KEY: 'k',
+      MAIL_FROM: 'a@b.co',
+    };
+    expect(problemsOf({ ...production, COOKIE_INSECURE_DEV: 'true' })).toEqual([
       'COOKIE_INSECURE_DEV is refused when ENVIRONMENT=production',
     ]);
+    expect(problemsOf(production)).toEqual([]);
   });
 
   it('fails closed with 500 server_misconfigured and a log line that never holds the value', async () => {

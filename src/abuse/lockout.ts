@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { loginFailures, users, type UserRow } from '../db/schema';
@@ -65,6 +65,6 @@ export function lockStatement(db: Database, config: Config, email: string, now: 
 }
 
 /** A successful login (or a password reset) clears the count and any lock. */
-export function clearFailuresStatement(db: Database, email: string) {
-  return db.delete(loginFailures).where(eq(loginFailures.email, email));
+export function clearFailuresStatement(db: Database, email: string, onlyIf?: SQL) {
+  return db.delete(loginFailures).where(and(eq(loginFailures.email, email), onlyIf));
 }

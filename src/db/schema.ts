@@ -102,3 +102,36 @@ export const auditEvents = sqliteTable(
     index('audit_events_at_idx').on(t.at),
   ],
 );
+
+/** Email verification and password reset tokens: SHA-256 only, one user, one purpose. */
+export const oneTimeTokens = sqliteTable(
+  'one_time_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: ['verify_email', 'reset_password'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    /** A per-request marker set by the one statement that consumes the token. */
+    consumedBy: text('consumed_by'),
+  },
+  (t) => [
+    uniqueIndex('one_time_tokens_hash_unique').on(t.tokenHash),
+    index('one_time_tokens_user_idx').on(t.userId, t.purpose),
+    index('one_time_tokens_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+/** Messages of the development mail transport, shown at /dev/mailbox. Never used in production. */
+export const devMailbox = sqliteTable('dev_mailbox', {
+  id: text('id').primaryKey(),
+  to: text('to').notNull(),
+  subject: text('subject').notNull(),
+  text: text('text').notNull(),
+  html: text('html').notNull(),
+  sentAt: integer('sent_at').notNull(),
+});

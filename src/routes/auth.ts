@@ -7,12 +7,15 @@ import { uuidv7 } from '../crypto/tokens';
 import { database } from '../db/client';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
+import { appLink, sendLater } from '../mail/send';
+import { templates } from '../mail/templates';
 import { rateLimit } from '../middleware/rate-limit';
 import { emailField, loginPassword, validNewPassword } from '../policy/fields';
 import { clientMeta } from '../request-meta';
 import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { openSession } from '../sessions/store';
+import { issueToken } from '../tokens/one-time';
 import { nameField, toUserObject, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 
@@ -41,6 +44,15 @@ export const auth = createRouter()
       const db = database(c.env.DB);
       const now = Date.now();
       const id = uuidv7(now);
+      const userCreated = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id})`;
+      const verification = await issueToken(
+        db,
+        id,
+        'verify_email',
+        config.VERIFY_EMAIL_TTL,
+        now,
+        userCreated,
+      );
       const [[created]] = await db.batch([
         db
           .insert(users)
@@ -55,16 +67,12 @@ export const auth = createRouter()
           // The UNIQUE index decides races: of two concurrent registrations exactly one inserts.
           .onConflictDoNothing({ target: users.email })
           .returning(),
-        auditEvent(
-          db,
-          auditContext(c),
-          'user.registered',
-          id,
-          { email },
-          sql`EXISTS (SELECT 1 FROM users WHERE id = ${id})`,
-        ),
+        auditEvent(db, auditContext(c), 'user.registered', id, { email }, userCreated),
+        ...verification.statements,
       ]);
       if (!created) throw new ApiError('email_taken', 'An account with this email already exists.');
+      const link = appLink(c, 'verify-email', verification.token);
+      sendLater(c, templates.verifyEmail(created.email, config.PRODUCT_NAME, link));
       c.header('Cache-Control', 'no-store');
       return c.json(toUserObject(created), 201);
     },
@@ -102,6 +110,10 @@ export const auth = createRouter()
           auditEvent(db, ctx, 'login.failed', user.id, { reason: 'account_disabled' }),
         ]);
         throw new ApiError('account_disabled', 'This account is disabled.');
+      }
+      if (config.REQUIRE_EMAIL_VERIFICATION && user.emailVerifiedAt === null) {
+        await db.batch([auth.clearFailures]);
+        throw new ApiError('email_not_verified', 'Confirm your email address first.');
       }
       const now = Date.now();
       const session = await openSession(db, config, user.id, clientMeta(c), now);

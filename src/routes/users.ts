@@ -7,8 +7,11 @@ import { database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { sendLater } from '../mail/send';
+import { templates } from '../mail/templates';
 import { loginPassword, validNewPassword } from '../policy/fields';
 import { createRouter } from '../router';
+import { spendTokens } from '../tokens/one-time';
 import { bearer, problem } from './openapi';
 import { auditContext, auditEvent } from '../audit/audit';
 import {
@@ -133,9 +136,12 @@ export const me = createRouter()
         alsoRun: [
           db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, sub)),
           auth.clearFailures,
+          // A reset link mailed before the change must not undo it (THREATS G6).
+          spendTokens(db, sub, 'reset_password', now),
           auditEvent(db, ctx, 'password.changed', sub, { session_id: sid }),
         ],
       });
+      sendLater(c, templates.passwordChanged(user.email, config.PRODUCT_NAME));
       return c.body(null, 204);
     },
   )

@@ -46,7 +46,7 @@ export async function openSession(
 
 /**
  * Revokes the live sessions matching `which` and consumes their unused refresh tokens, in one
- * batch (no id list, so no 100-parameter limit).
+ * batch (no id list, so no 100-parameter limit). Returns the revoked ids and all results.
  */
 async function revokeWhere(
   db: Database,
@@ -79,7 +79,7 @@ async function revokeWhere(
       .returning({ id: sessions.id }),
   ];
   const results = await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-  return (results[alsoRun.length + 1] as { id: string }[]).map((r) => r.id);
+  return { revoked: (results[alsoRun.length + 1] as { id: string }[]).map((r) => r.id), results };
 }
 
 /**
@@ -122,11 +122,14 @@ export async function revokeUserSessions(
   reason: string,
   now: number,
   options: { keep?: string; alsoRun?: BatchItem<'sqlite'>[] } = {},
-): Promise<void> {
+): Promise<unknown[]> {
   const keep = options.keep ?? null;
   await cutOffUser(kv, config, userId, now, keep);
   const except = keep === null ? undefined : ne(sessions.id, keep);
-  await revokeWhere(db, and(eq(sessions.userId, userId), except)!, reason, now, options.alsoRun);
+  const which = and(eq(sessions.userId, userId), except)!;
+  const { results } = await revokeWhere(db, which, reason, now, options.alsoRun);
+  // The results of `alsoRun`, in order.
+  return results.slice(0, options.alsoRun?.length ?? 0);
 }
 
 export async function sessionByRefreshToken(db: Database, token: string) {

@@ -1,0 +1,21 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../env';
+import { mailTransport, type MailMessage } from './transport';
+
+/**
+ * Sends after the response (ctx.waitUntil): response time never depends on the provider, and
+ * a failure is logged, never turned into an error.
+ */
+export function sendLater(c: Context<AppEnv>, message: MailMessage) {
+  const transport = mailTransport(c.var.config, c.env, c.var.log);
+  c.executionCtx.waitUntil(
+    transport
+      .send(message)
+      .catch((err) => c.var.log.error('mail not sent', { error: String(err) })),
+  );
+}
+
+/** Links point at the web client's pages (APP_URL), never at the request's Host (THREATS D7). */
+export function appLink(c: Context<AppEnv>, page: string, token: string): string {
+  return `${c.var.config.APP_URL}/${page}?token=${encodeURIComponent(token)}`;
+}

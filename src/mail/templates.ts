@@ -1,0 +1,50 @@
+import type { MailMessage } from './transport';
+
+/** HTML-escapes text; every value that reaches an HTML body goes through it. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function message(
+  to: string,
+  subject: string,
+  lines: string[],
+  link?: { url: string; label: string },
+): MailMessage {
+  const text = [...lines, ...(link ? ['', `${link.label}: ${link.url}`] : [])].join('\n');
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif">',
+    ...lines.map((l) => `<p>${escapeHtml(l)}</p>`),
+    link ? `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>` : '',
+    '</body></html>',
+  ].join('');
+  return { to, subject, text, html };
+}
+
+export const templates = {
+  verifyEmail: (to: string, product: string, url: string) =>
+    message(
+      to,
+      `Confirm your email for ${product}`,
+      [
+        `Welcome to ${product}.`,
+        'Confirm this address to finish setting up your account. The link expires in 24 hours.',
+      ],
+      { url, label: 'Confirm your email' },
+    ),
+  resetPassword: (to: string, product: string, url: string, minutes: number) =>
+    message(
+      to,
+      `Reset your ${product} password`,
+      [
+        `Someone asked to reset the password of your ${product} account.`,
+        `If it was you, choose a new password within ${minutes} minutes. If not, ignore this message: nothing changes.`,
+      ],
+      { url, label: 'Choose a new password' },
+    ),
+  passwordChanged: (to: string, product: string) =>
+    message(to, `Your ${product} password was changed`, [
+      `The password of your ${product} account was just changed and every session was signed out.`,
+      'If this was not you, reset your password now and contact support.',
+    ]),
+};
