@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { existsSync, readFileSync } from 'node:fs';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, defineProject } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
 import { generateSigningKey } from './scripts/lib/keys.mjs';
 import { mailStandIn } from './test/stand-in/mail-provider';
@@ -11,7 +11,7 @@ const localVars = existsSync('.dev.vars')
   ? (readFileSync('.dev.vars', 'utf8').match(/^[A-Z_][A-Z0-9_]*(?==)/gm) ?? [])
   : [];
 
-export default defineConfig({
+const workers = defineProject({
   plugins: [
     cloudflareTest(async () => ({
       wrangler: { configPath: './wrangler.toml' },
@@ -40,9 +40,27 @@ export default defineConfig({
     })),
   ],
   test: {
+    name: 'workers',
     include: ['test/**/*.test.ts'],
+    exclude: ['test/node/**'],
     setupFiles: ['./test/setup.ts'],
     testTimeout: 30_000,
+  },
+});
+
+// The project's Node scripts (admin:grant, keys), run against real local wrangler state.
+const node = defineProject({
+  test: {
+    name: 'node',
+    include: ['test/node/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [workers, node],
     // `.ci/run` reads the totals from the JSON report; people read the default one.
     reporters: ['default', 'json'],
     outputFile: { json: './test-output/vitest.json' },

@@ -11,6 +11,7 @@ import { limitBody, requireJsonBody } from './middleware/json-body';
 import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
 import { createRouter } from './router';
+import { adminRoutes } from './routes/admin';
 import { auth } from './routes/auth';
 import { dev } from './routes/dev';
 import { email } from './routes/email';
@@ -30,6 +31,7 @@ app.route('/', tokens);
 app.route('/', me);
 app.route('/', email);
 app.route('/', dev);
+app.route('/', adminRoutes);
 
 app.doc31('/openapi.json', (c) => ({
   openapi: '3.1.0',

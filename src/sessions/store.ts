@@ -55,11 +55,23 @@ async function revokeWhere(
   now: number,
   alsoRun: BatchItem<'sqlite'>[] = [],
 ) {
-  const live = and(which, isNull(sessions.revokedAt));
   // `alsoRun` goes first, so its conditions (an audit row "only if the session was live") see
   // the state before this revocation.
   const statements: BatchItem<'sqlite'>[] = [
     ...alsoRun,
+    ...revocationStatements(db, which, reason, now),
+  ];
+  const results = await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+  return { revoked: (results[alsoRun.length + 1] as { id: string }[]).map((r) => r.id), results };
+}
+
+/**
+ * The two statements that revoke the live sessions matching `which` (and consume their unused
+ * refresh tokens), for a caller that needs them inside its own batch.
+ */
+export function revocationStatements(db: Database, which: SQL, reason: string, now: number) {
+  const live = and(which, isNull(sessions.revokedAt));
+  return [
     db
       .update(refreshTokens)
       .set({ usedAt: now })
@@ -77,9 +89,7 @@ async function revokeWhere(
       .set({ revokedAt: now, revokeReason: reason })
       .where(live)
       .returning({ id: sessions.id }),
-  ];
-  const results = await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-  return { revoked: (results[alsoRun.length + 1] as { id: string }[]).map((r) => r.id), results };
+  ] as const;
 }
 
 /**

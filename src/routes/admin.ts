@@ -1,0 +1,260 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { auditContext, auditEvent } from '../audit/audit';
+import { database } from '../db/client';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { requireRole } from '../middleware/roles';
+import { createRouter } from '../router';
+import { revokeUserSessions } from '../sessions/store';
+import { applyUserChange } from '../users/admin-update';
+import {
+  adminUser,
+  decodeCursor,
+  encodeCursor,
+  listAudit,
+  listUsers,
+  lockedUntil,
+  stats,
+} from '../users/admin-queries';
+import { iso, userById, userObject } from '../users/users';
+import { jsonBody, problem } from './openapi';
+
+const admin = {
+  security: [{ bearer: [] as string[] }],
+  middleware: requireRole('admin'),
+  tags: ['Administration'],
+};
+const denied = { 401: problem, 403: problem };
+const adminUserObject = userObject
+  .extend({ disabled: z.boolean(), locked_until: z.string().nullable() })
+  .openapi('AdminUser');
+const limit = z.coerce.number().int().min(1).max(100).default(50);
+const userParam = z.object({ id: z.string().max(64) });
+
+async function target(c: Context<AppEnv>, id: string) {
+  const user = await userById(database(c.env.DB), id);
+  if (!user) throw new ApiError('not_found', 'No such user.');
+  return user;
+}
+
+export const adminRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/admin/stats',
+      ...admin,
+      summary: 'Counts of users, sessions and recent logins',
+      responses: {
+        200: {
+          description: 'Statistics',
+          content: {
+            'application/json': {
+              schema: z.object({
+                users: z.object({
+                  total: z.number(),
+                  verified: z.number(),
+                  admins: z.number(),
+                  disabled: z.number(),
+                }),
+                sessions: z.object({ active: z.number() }),
+                logins_24h: z.object({ succeeded: z.number(), failed: z.number() }),
+              }),
+            },
+          },
+        },
+        ...denied,
+      },
+    }),
+    async (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json(await stats(database(c.env.DB), Date.now()), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/admin/users',
+      ...admin,
+      summary: 'Users in creation order, with a cursor that is stable under inserts',
+      request: {
+        query: z.object({
+          limit,
+          cursor: z.string().max(200).optional(),
+          q: z.string().max(320).optional(),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'One page',
+          content: {
+            'application/json': {
+              schema: z.object({
+                users: z.array(adminUserObject),
+                next_cursor: z.string().nullable(),
+              }),
+            },
+          },
+        },
+        ...denied,
+        422: problem,
+      },
+    }),
+    async (c) => {
+      const { limit, cursor, q } = c.req.valid('query');
+      const rows = await listUsers(
+        database(c.env.DB),
+        limit,
+        decodeCursor(cursor),
+        q?.trim() || undefined,
+      );
+      const page = rows.slice(0, limit);
+      c.header('Cache-Control', 'no-store');
+      return c.json(
+        {
+          users: page.map((u) => adminUser(u)),
+          next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null,
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/admin/users/{id}',
+      ...admin,
+      summary: 'One user, with its disabled and lockout state',
+      request: { params: userParam },
+      responses: {
+        200: {
+          description: 'The user',
+          content: { 'application/json': { schema: adminUserObject } },
+        },
+        ...denied,
+        404: problem,
+      },
+    }),
+    async (c) => {
+      const user = await target(c, c.req.valid('param').id);
+      c.header('Cache-Control', 'no-store');
+      return c.json(adminUser(user, await lockedUntil(database(c.env.DB), user.email)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/admin/users/{id}',
+      ...admin,
+      summary: 'Change a role or disable/enable a user; disabling revokes every session',
+      request: {
+        params: userParam,
+        ...jsonBody(
+          z.object({
+            role: z.enum(['user', 'admin']).optional(),
+            disabled: z.boolean().optional(),
+          }),
+        ),
+      },
+      responses: {
+        200: {
+          description: 'The updated user',
+          content: { 'application/json': { schema: adminUserObject } },
+        },
+        ...denied,
+        404: problem,
+        409: problem,
+        422: problem,
+      },
+    }),
+    async (c) => {
+      const change = c.req.valid('json');
+      const db = database(c.env.DB);
+      const user = await target(c, c.req.valid('param').id);
+      const after = await applyUserChange(
+        db,
+        c.env.KV,
+        c.var.config,
+        auditContext(c),
+        user,
+        change,
+        c.var.auth.sub,
+        Date.now(),
+      );
+      c.header('Cache-Control', 'no-store');
+      return c.json(adminUser(after, await lockedUntil(db, after.email)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/admin/users/{id}/sessions',
+      ...admin,
+      summary: 'Revoke every session of a user',
+      request: { params: userParam },
+      responses: { 204: { description: 'Revoked' }, ...denied, 404: problem },
+    }),
+    async (c) => {
+      const user = await target(c, c.req.valid('param').id);
+      const db = database(c.env.DB);
+      await revokeUserSessions(
+        db,
+        c.env.KV,
+        c.var.config,
+        user.id,
+        'revoked_by_admin',
+        Date.now(),
+        {
+          alsoRun: [
+            auditEvent(db, auditContext(c), 'sessions.revoked_by_admin', user.id, {
+              by: c.var.auth.sub,
+            }),
+          ],
+        },
+      );
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/admin/audit',
+      ...admin,
+      summary: 'Audit events, newest first',
+      request: {
+        query: z.object({
+          user_id: z.string().max(64).optional(),
+          type: z.string().max(64).optional(),
+          limit,
+          cursor: z.string().max(200).optional(),
+        }),
+      },
+      responses: { 200: { description: 'One page of events' }, ...denied, 422: problem },
+    }),
+    async (c) => {
+      const { user_id, type, limit, cursor } = c.req.valid('query');
+      const rows = await listAudit(database(c.env.DB), limit, {
+        userId: user_id,
+        type,
+        beforeId: decodeCursor(cursor),
+      });
+      const page = rows.slice(0, limit);
+      c.header('Cache-Control', 'no-store');
+      return c.json(
+        {
+          events: page.map((e) => ({
+            id: e.id,
+            at: iso(e.at),
+            type: e.type,
+            user_id: e.userId,
+            ip: e.ip,
+            user_agent: e.userAgent,
+            request_id: e.requestId,
+            detail: JSON.parse(e.detail) as Record<string, unknown>,
+          })),
+          next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null,
+        },
+        200,
+      );
+    },
+  );

@@ -1,0 +1,100 @@
+import { and, desc, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { auditEvents, loginFailures, sessions, users, type UserRow } from '../db/schema';
+import { iso, toUserObject } from './users';
+
+/** Cursors are opaque to clients: the last id of a page (UUIDv7, time-ordered), base64url. */
+export const encodeCursor = (id: string) =>
+  btoa(id).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  try {
+    const id = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    return /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function adminUser(user: UserRow, lockedUntil: number | null = null) {
+  return {
+    ...toUserObject(user),
+    disabled: user.disabledAt !== null,
+    locked_until: lockedUntil !== null && lockedUntil > Date.now() ? iso(lockedUntil) : null,
+  };
+}
+
+/** LIKE with the user's text taken literally: %, _ and \ are escaped (THREATS D6). */
+const like = (column: SQL | typeof users.email, text: string) =>
+  sql`${column} LIKE ${`%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`} ESCAPE '\\'`;
+
+/**
+ * Users in id order after `afterId`. Ids are UUIDv7, so users created during a walk sort after
+ * every existing one: a walk sees each user at most once, and every user that existed when it
+ * started exactly once (the page boundary is a key, not an offset).
+ */
+export function listUsers(db: Database, limit: number, afterId?: string, q?: string) {
+  const search = q
+    ? sql`(${like(users.email, q.toLowerCase())} OR ${like(sql`lower(${users.name})`, q.toLowerCase())})`
+    : undefined;
+  return db
+    .select()
+    .from(users)
+    .where(and(afterId ? gt(users.id, afterId) : undefined, search))
+    .orderBy(users.id)
+    .limit(limit + 1);
+}
+
+export async function lockedUntil(db: Database, email: string) {
+  const [row] = await db
+    .select({ until: loginFailures.lockedUntil })
+    .from(loginFailures)
+    .where(eq(loginFailures.email, email));
+  return row?.until ?? null;
+}
+
+/** Newest first: `beforeId` is the last id of the previous page. */
+export function listAudit(
+  db: Database,
+  limit: number,
+  filters: { userId?: string; type?: string; beforeId?: string },
+) {
+  return db
+    .select()
+    .from(auditEvents)
+    .where(
+      and(
+        filters.userId ? eq(auditEvents.userId, filters.userId) : undefined,
+        filters.type ? eq(auditEvents.type, filters.type) : undefined,
+        filters.beforeId ? lt(auditEvents.id, filters.beforeId) : undefined,
+      ),
+    )
+    .orderBy(desc(auditEvents.id))
+    .limit(limit + 1);
+}
+
+export async function stats(db: Database, now: number) {
+  const dayAgo = now - 86_400_000;
+  const [u, s, l] = await db.batch([
+    db
+      .select({
+        total: sql<number>`COUNT(*)`,
+        verified: sql<number>`COUNT(${users.emailVerifiedAt})`,
+        admins: sql<number>`COALESCE(SUM(${users.role} = 'admin'), 0)`,
+        disabled: sql<number>`COUNT(${users.disabledAt})`,
+      })
+      .from(users),
+    db
+      .select({ active: sql<number>`COUNT(*)` })
+      .from(sessions)
+      .where(and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now))),
+    db
+      .select({
+        succeeded: sql<number>`COALESCE(SUM(${auditEvents.type} = 'login.succeeded'), 0)`,
+        failed: sql<number>`COALESCE(SUM(${auditEvents.type} = 'login.failed'), 0)`,
+      })
+      .from(auditEvents)
+      .where(gt(auditEvents.at, dayAgo)),
+  ]);
+  return { users: u[0]!, sessions: s[0]!, logins_24h: l[0]! };
+}
