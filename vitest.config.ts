@@ -2,7 +2,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig, defineProject } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
-import { generateSigningKey } from './scripts/lib/keys.mjs';
+import { generateSecret, generateSigningKey } from './scripts/lib/keys.mjs';
 import { mailStandIn } from './test/stand-in/mail-provider';
 
 // The pool loads a developer's `.dev.vars` too; blank its keys so tests never depend on it
@@ -34,6 +34,7 @@ const workers = defineProject({
           RATE_LIMIT_MFA_VERIFY: '100000/60',
           JWT_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
           PASSWORD_PEPPER: 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz',
+          TOTP_ENCRYPTION_KEY: `1:${generateSecret()}`,
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },
       },

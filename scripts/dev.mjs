@@ -45,6 +45,7 @@ async function ensureDevVars(path = '.dev.vars') {
     JSON.stringify({ keys: [await generateSigningKey()] }),
   );
   await fill('PASSWORD_PEPPER', generateSecret);
+  await fill('TOTP_ENCRYPTION_KEY', () => `1:${generateSecret()}`);
   writeFileSync(path, text, { mode: 0o600 });
   if (created) console.log(`[dev] wrote ${path} (git-ignored; never commit it)`);
 }

@@ -59,6 +59,28 @@ const signingKeys = z
     }),
   );
 
+/**
+ * "1:<base64url 32 bytes>[,<version>:<key>...]": AES-256 keys for TOTP secrets at rest. The
+ * first seals new secrets; the others still open secrets sealed under them (key rotation).
+ */
+const sealingKeys = z.string({ error: 'is missing' }).transform((raw, ctx) => {
+  const ring = raw.split(',').map((part) => {
+    const [version, key] = part.trim().split(':');
+    return { version: Number(version), key: key ?? '' };
+  });
+  const valid = ring.every(
+    (k) => Number.isInteger(k.version) && k.version > 0 && /^[A-Za-z0-9_-]{43}$/.test(k.key),
+  );
+  if (!valid || new Set(ring.map((k) => k.version)).size !== ring.length) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be "<version>:<base64url 32-byte key>", comma-separated, versions unique',
+    });
+    return z.NEVER;
+  }
+  return ring;
+});
+
 const schema = z
   .object({
     ENVIRONMENT: z.enum(['development', 'test', 'production']).default('production'),
@@ -95,6 +117,8 @@ const schema = z
     /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
     COOKIE_INSECURE_DEV: bool.default(false),
     JWT_SIGNING_KEYS: signingKeys,
+    TOTP_ENCRYPTION_KEY: sealingKeys,
+    REQUIRE_ADMIN_MFA: bool.default(false),
     PASSWORD_PEPPER: z.string({ error: 'is missing' }).min(32, 'must be at least 32 characters'),
   })
   .refine((c) => !(c.ENVIRONMENT === 'production' && c.COOKIE_INSECURE_DEV), {

@@ -42,16 +42,21 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
 export type FieldError = { path: string; message: string };
 
 export class ApiError extends Error {
-  readonly status: (typeof STATUS)[ErrorCode];
+  readonly status: (typeof STATUS)[ErrorCode] | 400;
   constructor(
     readonly code: ErrorCode,
     /** Safe to show to the client. Anything an attacker could use belongs in the log instead. */
     readonly detail?: string,
     /** Extra problem members (`errors`, `checks`...) and response headers (`Retry-After`...). */
-    readonly extra: { members?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    readonly extra: {
+      members?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      /** Only where API.md gives one code two statuses (invalid_mfa_code: 401 verify, 400 enable). */
+      status?: 400;
+    } = {},
   ) {
     super(detail ?? code);
-    this.status = STATUS[code];
+    this.status = extra.status ?? STATUS[code];
   }
 }
 

@@ -31,6 +31,18 @@ const SWEEPS: Sweep[] = [
     params: (now, c) => [now - c.LOCKOUT_WINDOW * 1000, now],
   },
   {
+    name: 'mfa_challenges',
+    sql: `DELETE FROM mfa_challenges WHERE rowid IN (
+            SELECT rowid FROM mfa_challenges WHERE expires_at <= ?1 LIMIT ${BATCH})`,
+    params: (now) => [now],
+  },
+  {
+    name: 'one_time_tokens',
+    sql: `DELETE FROM one_time_tokens WHERE rowid IN (
+            SELECT rowid FROM one_time_tokens WHERE expires_at <= ?1 LIMIT ${BATCH})`,
+    params: (now) => [now],
+  },
+  {
     name: 'audit_events',
     sql: `DELETE FROM audit_events WHERE rowid IN (
             SELECT rowid FROM audit_events WHERE at <= ?1 LIMIT ${BATCH})`,

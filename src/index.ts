@@ -16,6 +16,7 @@ import { auth } from './routes/auth';
 import { dev } from './routes/dev';
 import { email } from './routes/email';
 import { health } from './routes/health';
+import { mfa } from './routes/mfa';
 import { tokens } from './routes/tokens';
 import { me } from './routes/users';
 import { wellKnown } from './routes/well-known';
@@ -32,6 +33,7 @@ app.route('/', me);
 app.route('/', email);
 app.route('/', dev);
 app.route('/', adminRoutes);
+app.route('/', mfa);
 
 app.doc31('/openapi.json', (c) => ({
   openapi: '3.1.0',

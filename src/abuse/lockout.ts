@@ -1,4 +1,5 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { loginFailures, users, type UserRow } from '../db/schema';
@@ -56,12 +57,33 @@ export async function claimLoginAttempt(
   };
 }
 
-/** The statement that locks the email: run by the attempt whose ordinal hit the threshold. */
-export function lockStatement(db: Database, config: Config, email: string, now: number) {
-  return db
-    .update(loginFailures)
-    .set({ lockedUntil: now + config.LOCKOUT_DURATION * 1000 })
-    .where(eq(loginFailures.email, email));
+/**
+ * The statements that lock the email once a failure reaches the threshold: the lock (never
+ * extending one that is already set) and its audit row, written only if the lock was.
+ */
+export function lockStatements(
+  db: Database,
+  config: Config,
+  ctx: AuditContext,
+  email: string,
+  userId: string | null,
+  now: number,
+) {
+  const until = now + config.LOCKOUT_DURATION * 1000;
+  return [
+    db
+      .update(loginFailures)
+      .set({ lockedUntil: until })
+      .where(and(eq(loginFailures.email, email), isNull(loginFailures.lockedUntil))),
+    auditEvent(
+      db,
+      ctx,
+      'account.locked',
+      userId,
+      { email, until: new Date(until).toISOString() },
+      sql`changes() = 1`,
+    ),
+  ] as const;
 }
 
 /** A successful login (or a password reset) clears the count and any lock. */

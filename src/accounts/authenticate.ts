@@ -1,4 +1,4 @@
-import { claimLoginAttempt, clearFailuresStatement, lockStatement } from '../abuse/lockout';
+import { claimLoginAttempt, clearFailuresStatement, lockStatements } from '../abuse/lockout';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import { DUMMY_HASH, verifyPassword } from '../crypto/password';
@@ -27,7 +27,7 @@ export async function authenticate(
   ctx: AuditContext,
   rawEmail: string,
   rawPassword: string,
-  via: 'login' | 'password_change' = 'login',
+  via: 'login' | 'password_change' | 'mfa_disable' = 'login',
 ): Promise<Authenticated> {
   const email = canonicalEmail(rawEmail);
   const now = Date.now();
@@ -50,16 +50,11 @@ export async function authenticate(
       attempt: claim.attempt,
       via,
     });
-    if (claim.attempt === config.LOCKOUT_THRESHOLD) {
-      const until = new Date(now + config.LOCKOUT_DURATION * 1000).toISOString();
-      await db.batch([
-        failed,
-        lockStatement(db, config, email, now),
-        auditEvent(db, ctx, 'account.locked', userId, { email, until }),
-      ]);
-    } else {
-      await db.batch([failed]);
-    }
+    const locking = claim.attempt >= config.LOCKOUT_THRESHOLD;
+    await db.batch([
+      failed,
+      ...(locking ? lockStatements(db, config, ctx, email, userId, now) : []),
+    ]);
     throw new ApiError('invalid_credentials', 'Invalid email or password.');
   }
   return {

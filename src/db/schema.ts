@@ -15,6 +15,13 @@ export const users = sqliteTable(
       .default('user'),
     emailVerifiedAt: integer('email_verified_at'),
     disabledAt: integer('disabled_at'),
+    /** AES-GCM sealed TOTP secret (see crypto/secret-box.ts) and the key version that sealed it. */
+    totpSecret: text('totp_secret'),
+    totpKeyVersion: integer('totp_key_version'),
+    /** Null while enrolment is pending: MFA is on only once a code has been confirmed. */
+    totpEnabledAt: integer('totp_enabled_at'),
+    /** The last accepted time step: a code is accepted only for a later step (RFC 6238 §5.2). */
+    totpLastStep: integer('totp_last_step'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -135,3 +142,38 @@ export const devMailbox = sqliteTable('dev_mailbox', {
   html: text('html').notNull(),
   sentAt: integer('sent_at').notNull(),
 });
+
+/** One-time recovery codes, stored as keyed hashes only. */
+export const recoveryCodes = sqliteTable(
+  'mfa_recovery_codes',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [uniqueIndex('mfa_recovery_codes_user_hash').on(t.userId, t.codeHash)],
+);
+
+/** The pending second step of a login: an opaque, short-lived, single-use mfa_token. */
+export const mfaChallenges = sqliteTable(
+  'mfa_challenges',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    usedAt: integer('used_at'),
+  },
+  (t) => [
+    uniqueIndex('mfa_challenges_hash_unique').on(t.tokenHash),
+    index('mfa_challenges_expiry_idx').on(t.expiresAt),
+  ],
+);

@@ -42,6 +42,11 @@ export const templates = {
       ],
       { url, label: 'Choose a new password' },
     ),
+  mfaDisabled: (to: string, product: string) =>
+    message(to, `Two-factor authentication was turned off for ${product}`, [
+      `Two-factor authentication was just turned off for your ${product} account, and your other sessions were signed out.`,
+      'If this was not you, reset your password now and turn it back on.',
+    ]),
   passwordChanged: (to: string, product: string) =>
     message(to, `Your ${product} password was changed`, [
       `The password of your ${product} account was just changed and every session was signed out.`,

@@ -3,7 +3,9 @@ import { createMiddleware } from 'hono/factory';
 import { verifyAccessToken } from '../crypto/jwt';
 import type { AppEnv } from '../env';
 import { ApiError, unavailable } from '../errors';
+import { database } from '../db/client';
 import { isRevoked } from '../sessions/revocation';
+import { userById } from '../users/users';
 
 // Far above any token we mint (~1 KB); anything longer is refused before any crypto (THREATS A19).
 const MAX_AUTHORIZATION_LENGTH = 4096;
@@ -31,10 +33,19 @@ export async function bearerToken(c: Context<AppEnv>) {
   return revoked ? null : claims;
 }
 
+// With REQUIRE_ADMIN_MFA, an admin without TOTP reaches only these.
+const ENROLMENT = new Set(['/users/me/mfa/totp/setup', '/users/me/mfa/totp/enable']);
+
 /** 401 with `WWW-Authenticate: Bearer` unless a live access token is presented. */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const claims = await bearerToken(c);
   if (!claims) throw new ApiError('unauthorized', 'A valid access token is required.');
   c.set('auth', claims);
+  if (c.var.config.REQUIRE_ADMIN_MFA && claims.role === 'admin' && !ENROLMENT.has(c.req.path)) {
+    const user = await userById(database(c.env.DB), claims.sub);
+    if (user?.totpEnabledAt == null) {
+      throw new ApiError('forbidden', 'Admins must turn on two-factor authentication first.');
+    }
+  }
   await next();
 });

@@ -16,6 +16,11 @@ import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { openSession } from '../sessions/store';
 import { issueToken } from '../tokens/one-time';
+import { createChallenge, MFA_TOKEN_TTL_SECONDS } from '../mfa/challenge';
+
+const mfaRequired = z
+  .object({ mfa_required: z.literal(true), mfa_token: z.string(), expires_in: z.number().int() })
+  .openapi('MfaRequired');
 import { nameField, toUserObject, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 
@@ -87,8 +92,8 @@ export const auth = createRouter()
       request: jsonBody(z.object({ email: z.string().max(320), password: loginPassword })),
       responses: {
         200: {
-          description: 'Signed in',
-          content: { 'application/json': { schema: tokenResponse } },
+          description: 'Signed in, or the second factor is needed (mfa_required)',
+          content: { 'application/json': { schema: z.union([tokenResponse, mfaRequired]) } },
         },
         401: problem,
         403: problem,
@@ -116,7 +121,6 @@ export const auth = createRouter()
         throw new ApiError('email_not_verified', 'Confirm your email address first.');
       }
       const now = Date.now();
-      const session = await openSession(db, config, user.id, clientMeta(c), now);
       const rehash = auth.needsRehash
         ? [
             db
@@ -128,6 +132,22 @@ export const auth = createRouter()
               .where(eq(users.id, user.id)),
           ]
         : [];
+      if (user.totpEnabledAt !== null) {
+        // The password was right, but the login is not done: the failure count stays until the
+        // second step succeeds, so repeating the password step cannot reset the lockout.
+        const challenge = await createChallenge(db, user.id, now);
+        await db.batch([challenge.statement, ...rehash]);
+        c.header('Cache-Control', 'no-store');
+        return c.json(
+          {
+            mfa_required: true as const,
+            mfa_token: challenge.token,
+            expires_in: MFA_TOKEN_TTL_SECONDS,
+          },
+          200,
+        );
+      }
+      const session = await openSession(db, config, user.id, clientMeta(c), now);
       await db.batch([
         ...session.statements,
         auth.clearFailures,

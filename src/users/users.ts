@@ -25,7 +25,7 @@ export function toUserObject(user: UserRow): UserObject {
     name: user.name,
     role: user.role,
     email_verified: user.emailVerifiedAt !== null,
-    mfa_enabled: false,
+    mfa_enabled: user.totpEnabledAt !== null,
     created_at: iso(user.createdAt),
   };
 }

@@ -1,0 +1,91 @@
+import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
+import { claimLoginAttempt, lockStatements } from '../abuse/lockout';
+import { auditEvent, type AuditContext } from '../audit/audit';
+import type { Config } from '../config';
+import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
+import type { Database } from '../db/client';
+import { mfaChallenges, users, type UserRow } from '../db/schema';
+import { ApiError } from '../errors';
+import { consumeFactor, readFactor, type Factor } from './factors';
+
+export const MFA_TOKEN_TTL_SECONDS = 300;
+export const MFA_MAX_ATTEMPTS = 5;
+
+/**
+ * The password step's result when TOTP is on: an opaque random token (not a JWT, so no bearer
+ * check can ever accept it), stored as SHA-256, for this user only, for 5 minutes.
+ */
+export async function createChallenge(db: Database, userId: string, now: number) {
+  const token = randomToken(32);
+  const statement = db.insert(mfaChallenges).values({
+    id: uuidv7(now),
+    userId,
+    tokenHash: await sha256(token),
+    createdAt: now,
+    expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000,
+  });
+  return { token, statement };
+}
+
+const invalid = () => new ApiError('invalid_mfa_code', 'The code is not valid.');
+
+/**
+ * Checks the second step. Each submission first claims one of the challenge's 5 attempts with a
+ * conditional UPDATE (so parallel guesses cannot exceed them); a right code is then consumed by
+ * consumeFactor, and the challenge spent in the same batch only if that consumption happened.
+ * Failures are audited and count towards the email's lockout, like wrong passwords.
+ */
+export async function verifyChallenge(
+  db: Database,
+  config: Config,
+  ctx: AuditContext,
+  token: string,
+  code: string,
+  now: number,
+): Promise<{ user: UserRow; factor: Factor }> {
+  const tokenHash = await sha256(token);
+  const live = and(
+    eq(mfaChallenges.tokenHash, tokenHash),
+    isNull(mfaChallenges.usedAt),
+    gt(mfaChallenges.expiresAt, now),
+  );
+  const [claimed, rows] = await db.batch([
+    db
+      .update(mfaChallenges)
+      .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
+      .where(and(live, lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS)))
+      .returning({ id: mfaChallenges.id, attempts: mfaChallenges.attempts }),
+    db
+      .select()
+      .from(users)
+      .where(
+        sql`${users.id} = (SELECT user_id FROM mfa_challenges WHERE token_hash = ${tokenHash})`,
+      ),
+  ]);
+  const challenge = claimed[0];
+  const user = rows[0];
+  if (!challenge || !user || user.disabledAt !== null) throw invalid();
+
+  const factor = await readFactor(config, user, code, now);
+  if (factor) {
+    const [, spent] = await db.batch([
+      consumeFactor(db, user.id, factor, now),
+      db
+        .update(mfaChallenges)
+        .set({ usedAt: now })
+        .where(
+          sql`${mfaChallenges.id} = ${challenge.id} AND ${mfaChallenges.usedAt} IS NULL AND changes() = 1`,
+        )
+        .returning({ id: mfaChallenges.id }),
+    ]);
+    if (spent.length === 1) return { user, factor };
+  }
+
+  const { claim } = await claimLoginAttempt(db, config, user.email, now);
+  const locking = !claim.allowed || claim.attempt >= config.LOCKOUT_THRESHOLD;
+  await db.batch([
+    auditEvent(db, ctx, 'mfa.failed', user.id, { challenge_attempt: challenge.attempts }),
+    ...(locking ? lockStatements(db, config, ctx, user.email, user.id, now) : []),
+  ]);
+  throw invalid();
+}
