@@ -55,7 +55,9 @@ const node = defineProject({
     name: 'node',
     include: ['test/node/**/*.test.ts'],
     environment: 'node',
+    // Each step starts wrangler: seconds, more on a busy machine.
     testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });
 

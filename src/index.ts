@@ -4,7 +4,8 @@ import { loadConfig } from './config';
 import type { AppEnv } from './env';
 import { housekeeping } from './housekeeping';
 import { createLogger } from './logger';
-import { ApiError, problem } from './errors';
+import { ApiError, problem, unavailable } from './errors';
+import { guardBindings, StorageUnavailable } from './storage-guard';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/context';
 import { limitBody, requireJsonBody } from './middleware/json-body';
@@ -51,12 +52,17 @@ app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
 });
 
 app.get('/docs', async (c, next) => {
-  // Swagger UI loads its script and styles from a CDN; only this page may do so.
+  // Swagger UI's files are our own static assets (public/, see scripts/docs-assets.mjs): the
+  // page loads nothing from elsewhere, and its policy says so.
   c.header(
     'Content-Security-Policy',
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
   );
-  return swaggerUI<AppEnv>({ url: '/openapi.json', title: 'Edge auth worker API' })(c, next);
+  return swaggerUI<AppEnv>({
+    url: '/openapi.json',
+    title: 'Edge auth worker API',
+    baseUrl: '/docs-assets',
+  })(c, next);
 });
 
 // A known path with another method is 405 with `Allow`, not 404 (THREATS D8).
@@ -81,6 +87,10 @@ app.notFound((c) => {
 
 app.onError((err, c) => {
   if (err instanceof ApiError) return problem(c, err);
+  if (err instanceof StorageUnavailable) {
+    c.var.log.error('storage unavailable', { message: err.message });
+    return problem(c, unavailable());
+  }
   if (err instanceof HTTPException && err.status === 400) {
     return problem(c, new ApiError('invalid_request', 'The request is not valid.'));
   }
@@ -96,11 +106,12 @@ app.onError((err, c) => {
 export { app };
 
 export default {
-  fetch: app.fetch,
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) =>
+    app.fetch(request, guardBindings(env), ctx),
   async scheduled(controller, env, _ctx) {
     const config = loadConfig(env);
     const log = createLogger(config.LOG_LEVEL, { cron: controller.cron });
-    const deleted = await housekeeping(env.DB, config, controller.scheduledTime);
+    const deleted = await housekeeping(guardBindings(env).DB, config, controller.scheduledTime);
     log.info('housekeeping', { deleted });
   },
 } satisfies ExportedHandler<Env>;
