@@ -1,0 +1,80 @@
+// The two downstream verifiers "nobody here wrote", each in its own process: Node with jose's
+// createRemoteJWKSet, and Python with PyJWT's PyJWKClient. Both discover the JWKS through the
+// worker's /.well-known/openid-configuration, exactly as a third party would.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, runProcess } from './harness.mjs';
+
+const verifiers = join(root, 'e2e/verifiers');
+
+/** The Python with PyJWT: E2E_PYTHON, else Debian's /usr/bin/python3 (python3-jwt). */
+export function python() {
+  const candidates = [process.env.E2E_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
+  for (const candidate of candidates) {
+    if (candidate.includes('/') && !existsSync(candidate)) continue;
+    try {
+      execFileSync(
+        candidate,
+        ['-c', 'import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto'],
+        {
+          stdio: 'ignore',
+          timeout: 10_000,
+        },
+      );
+      return candidate;
+    } catch {
+      // no PyJWT (with cryptography) here
+    }
+  }
+  throw new Error(
+    'no python3 with PyJWT and cryptography: apt-get install -y python3-jwt (or set E2E_PYTHON)',
+  );
+}
+
+async function run(label, command, args, input) {
+  const out = await runProcess(command, args, {
+    input: JSON.stringify(input),
+    timeoutMs: 30_000,
+  });
+  if (out.code !== 0) {
+    throw new Error(`${label} verifier exited ${out.code}:\n${out.stderr || out.stdout}`);
+  }
+  try {
+    return JSON.parse(out.stdout);
+  } catch {
+    throw new Error(`${label} verifier printed no JSON:\n${out.stdout}\n${out.stderr}`);
+  }
+}
+
+/**
+ * Verifies `tokens` ({ name: jwt }) in both verifiers. Resolves
+ * { jose: { jwks_uri, results }, pyjwt: { jwks_uri, results } }.
+ */
+export async function verifyDownstream({ issuer, audience, tokens }) {
+  const input = { issuer, audience, tokens };
+  const [jose, pyjwt] = await Promise.all([
+    run('jose', process.execPath, [join(verifiers, 'jose-verify.mjs')], input),
+    run('PyJWT', python(), [join(verifiers, 'pyjwt_verify.py')], input),
+  ]);
+  return { jose, pyjwt };
+}
+
+/** Asserts each verifier's verdict per token: `expected` is { name: true | false }. */
+export function expectVerdicts(outcome, expected) {
+  const problems = [];
+  for (const [verifier, { results }] of Object.entries(outcome)) {
+    for (const [name, valid] of Object.entries(expected)) {
+      const got = results[name];
+      if (!got) problems.push(`${verifier}: no result for ${name}`);
+      else if (got.valid !== valid) {
+        problems.push(
+          `${verifier}: ${name} should be ${valid ? 'accepted' : 'rejected'}, was ${
+            got.valid ? 'accepted' : `rejected (${got.error}: ${got.message})`
+          }`,
+        );
+      }
+    }
+  }
+  if (problems.length) throw new Error(problems.join('\n'));
+}

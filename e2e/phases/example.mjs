@@ -1,0 +1,102 @@
+// The downstream example (examples/downstream-worker) as a second Worker under `wrangler dev`,
+// verifying the running auth worker's tokens with its cached remote JWKS.
+import assert from 'node:assert/strict';
+import { generateSigningKey } from '../../scripts/lib/keys.mjs';
+import { check, sleep } from '../lib/harness.mjs';
+import { claimsLike, client, expectStatus, sign, tamper } from '../lib/http.mjs';
+import { login, verifiedUser } from '../lib/flows.mjs';
+import { jwksFetches, startExampleWorker } from '../lib/worker.mjs';
+
+export const COOLDOWN_SECONDS = 3;
+
+export async function example(ctx) {
+  const { worker, signingKey, audience, appUrl } = ctx;
+  const { email, user } = await verifiedUser(worker.url, 'example', appUrl);
+  const fresh = (await login(worker.url, email)).access_token;
+  const now = Math.floor(Date.now() / 1000);
+
+  const downstream = await startExampleWorker({
+    name: 'downstream-example',
+    vars: {
+      AUTH_ISSUER: worker.url,
+      AUTH_AUDIENCE: audience,
+      JWKS_CACHE_SECONDS: '300',
+      JWKS_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
+    },
+  });
+  ctx.cleanups.push(() => downstream.stop());
+  const api = client(downstream.url);
+  const me = (token) => api.get('/api/me', { bearer: token });
+  let fetchedAt;
+
+  await check('accepts a fresh token: 200 with sub, role and the signing kid', async () => {
+    const before = await jwksFetches(worker);
+    const res = expectStatus(await me(fresh), 200);
+    fetchedAt = Date.now();
+    assert.equal(res.body.sub, user.id);
+    assert.equal(res.body.role, 'user');
+    assert.equal(res.body.kid, signingKey.kid);
+    assert.equal((await jwksFetches(worker)) - before, 1, 'one JWKS fetch for the first token');
+  });
+
+  await check(
+    '401 + WWW-Authenticate: no token, tampered, wrong aud/iss/typ, missing sid',
+    async () => {
+      const anonymous = expectStatus(await api.get('/api/me'), 401);
+      assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer');
+      const bad = {
+        tampered: tamper(fresh),
+        wrong_audience: await sign(signingKey, claimsLike(fresh, { aud: 'some-other-api' })),
+        wrong_issuer: await sign(
+          signingKey,
+          claimsLike(fresh, { iss: 'https://evil.example.com' }),
+        ),
+        wrong_typ: await sign(signingKey, claimsLike(fresh), { typ: 'JWT' }),
+        missing_sid: await sign(signingKey, claimsLike(fresh, { sid: undefined })),
+      };
+      for (const [name, token] of Object.entries(bad)) {
+        const res = await me(token);
+        assert.equal(res.status, 401, `${name}: ${res.status} ${res.text}`);
+        assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/);
+      }
+    },
+  );
+
+  await check('allows 30 s of clock skew: expired 20 s ago passes, 45 s ago fails', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const within = await sign(signingKey, claimsLike(fresh, { iat: t - 900, exp: t - 20 }));
+    const beyond = await sign(signingKey, claimsLike(fresh, { iat: t - 900, exp: t - 45 }));
+    expectStatus(await me(within), 200);
+    expectStatus(await me(beyond), 401);
+  });
+
+  await check('the JWKS stays cached: no fetch for known kids', async () => {
+    const before = await jwksFetches(worker);
+    for (let i = 0; i < 5; i++) expectStatus(await me(fresh), 200);
+    assert.equal((await jwksFetches(worker)) - before, 0);
+  });
+
+  await check(
+    `an unknown kid refetches the JWKS at most once per ${COOLDOWN_SECONDS} s`,
+    async () => {
+      const stranger = await generateSigningKey();
+      const unknown = await sign(stranger, claimsLike(fresh, { iat: now }));
+      // Let the cooldown since the first fetch run out.
+      await sleep(Math.max(0, fetchedAt + COOLDOWN_SECONDS * 1000 + 300 - Date.now()));
+      let before = await jwksFetches(worker);
+      for (let i = 0; i < 4; i++) expectStatus(await me(unknown), 401);
+      assert.equal(
+        (await jwksFetches(worker)) - before,
+        1,
+        'one refetch for four unknown-kid tokens',
+      );
+      await sleep(COOLDOWN_SECONDS * 1000 + 300);
+      before = await jwksFetches(worker);
+      expectStatus(await me(unknown), 401);
+      assert.equal((await jwksFetches(worker)) - before, 1, 'after the cooldown, one more refetch');
+      expectStatus(await me(fresh), 200);
+    },
+  );
+
+  await downstream.stop();
+}

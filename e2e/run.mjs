@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// `npm run test:e2e`: the black-box suite. Starts the worker through `npm run dev` (scripts/dev.mjs)
+// on free ports with fresh local state, waits for /health/ready, runs every phase over real HTTP,
+// and stops every server it started by PID (process group), also on failure or Ctrl-C.
+//
+// Needs: Debian's `chromium` and `python3-jwt` (see README "End-to-end tests"). Output (logs,
+// screenshots, summary) goes to test-output/e2e/. Exit code 0 only if every check passed.
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSigningKey } from '../scripts/lib/keys.mjs';
+import {
+  check,
+  freePort,
+  killAllNow,
+  outDir,
+  phase,
+  root,
+  runProcess,
+  summary,
+} from './lib/harness.mjs';
+import { client, expectStatus } from './lib/http.mjs';
+import { servePage } from './lib/page-server.mjs';
+import { startAuthWorker } from './lib/worker.mjs';
+import { browser } from './phases/browser.mjs';
+import { downstream } from './phases/downstream.mjs';
+import { example } from './phases/example.mjs';
+import { journey } from './phases/journey.mjs';
+import { rotation } from './phases/rotation.mjs';
+
+const startedAt = Date.now();
+const SUITE_LIMIT_MS = 8 * 60_000;
+
+const watchdog = setTimeout(() => {
+  console.error(`\n[e2e] the suite ran longer than ${SUITE_LIMIT_MS / 60_000} min: aborting`);
+  killAllNow();
+  process.exit(1);
+}, SUITE_LIMIT_MS);
+watchdog.unref();
+
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
+
+const AUDIENCE = 'edge-auth-e2e';
+const APP_URL = 'http://127.0.0.1:5173';
+const ctx = { cleanups: [], audience: AUDIENCE, appUrl: APP_URL };
+
+async function cleanup() {
+  for (const fn of ctx.cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`[e2e] cleanup: ${err.message}`);
+    }
+  }
+}
+
+try {
+  await phase(
+    'setup: test pages on 127.0.0.1 and the worker via `npm run dev`',
+    120_000,
+    async () => {
+      // The client page's origin is allowed; the other page's origin is not.
+      ctx.appPage = await servePage(await freePort());
+      ctx.otherPage = await servePage(await freePort());
+      ctx.cleanups.push(
+        () => ctx.appPage.close(),
+        () => ctx.otherPage.close(),
+      );
+      ctx.appOrigin = ctx.appPage.origin;
+      ctx.authVars = {
+        ENVIRONMENT: 'development',
+        MAIL_TRANSPORT: 'dev-mailbox',
+        AUDIENCE,
+        APP_URL,
+        ALLOWED_ORIGINS: ctx.appPage.origin,
+        LOG_LEVEL: 'info',
+        // Every request comes from 127.0.0.1: budgets large enough for the suite.
+        RATE_LIMIT_REGISTER: '1000/3600',
+        RATE_LIMIT_LOGIN: '1000/300',
+        RATE_LIMIT_REFRESH: '1000/60',
+      };
+      ctx.signingKey = await generateSigningKey();
+      ctx.signingKid = ctx.signingKey.kid;
+
+      await check('npm run dev: fresh state, migrations applied, /health/ready 200', async () => {
+        ctx.worker = await startAuthWorker({
+          name: 'auth',
+          vars: { ...ctx.authVars, JWT_SIGNING_KEYS: JSON.stringify({ keys: [ctx.signingKey] }) },
+        });
+        ctx.cleanups.push(() => ctx.worker.stop());
+        const api = client(ctx.worker.url);
+        const ready = expectStatus(await api.get('/health/ready'), 200);
+        assert.deepEqual(ready.body, { status: 'ok', checks: { d1: 'ok', kv: 'ok' } });
+        expectStatus(await api.get('/health/live'), 200);
+        return `${ctx.worker.url}, pid ${ctx.worker.pid}`;
+      });
+
+      await check('discovery: issuer follows the port; jwks_uri under it', async () => {
+        const res = expectStatus(
+          await client(ctx.worker.url).get('/.well-known/openid-configuration'),
+          200,
+        );
+        assert.equal(res.body.issuer, ctx.worker.url);
+        assert.equal(res.body.jwks_uri, `${ctx.worker.url}/.well-known/jwks.json`);
+        assert.deepEqual(res.body.id_token_signing_alg_values_supported, ['RS256']);
+      });
+
+      await check(
+        '--var JWT_SIGNING_KEYS overrides .dev.vars: the JWKS is exactly our key',
+        async () => {
+          const api = client(ctx.worker.url);
+          const res = expectStatus(await api.get('/.well-known/jwks.json'), 200);
+          assert.deepEqual(
+            res.body.keys.map((k) => k.kid),
+            [ctx.signingKid],
+          );
+          for (const key of res.body.keys) {
+            assert.deepEqual(Object.keys(key).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+          }
+          assert.match(res.headers.get('cache-control') ?? '', /public, max-age=\d+/);
+          const etag = res.headers.get('etag');
+          assert.ok(etag);
+          const again = await api.get('/.well-known/jwks.json', {
+            headers: { 'If-None-Match': etag },
+          });
+          assert.equal(again.status, 304);
+        },
+      );
+
+      await check(
+        '--var ALLOWED_ORIGINS overrides .dev.vars: CORS preflight for the page only',
+        async () => {
+          const api = client(ctx.worker.url);
+          const preflight = (origin) =>
+            api.options('/auth/login', {
+              headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+            });
+          const allowed = await preflight(ctx.appPage.origin);
+          assert.equal(allowed.headers.get('access-control-allow-origin'), ctx.appPage.origin);
+          assert.equal(allowed.headers.get('access-control-allow-credentials'), 'true');
+          for (const origin of [ctx.otherPage.origin, 'http://127.0.0.1:5173']) {
+            const refused = await preflight(origin);
+            assert.equal(refused.headers.get('access-control-allow-origin'), null, origin);
+          }
+        },
+      );
+    },
+  );
+
+  if (ctx.worker) {
+    await phase('journey over HTTP', 60_000, () => journey(ctx));
+    await phase('downstream verifiers: jose (Node) and PyJWT (Python)', 60_000, () =>
+      downstream(ctx),
+    );
+    await phase('browser: Debian Chromium, headless, via playwright-core', 120_000, () =>
+      browser(ctx),
+    );
+    await phase('downstream example worker (examples/downstream-worker)', 120_000, () =>
+      example(ctx),
+    );
+    await ctx.worker.stop();
+  }
+
+  await phase('key rotation: [A] -> [B, A] -> [B]', 240_000, () => rotation(ctx));
+
+  await phase('downstream example typechecks on its own', 60_000, async () => {
+    await check('tsc -p examples/downstream-worker', async () => {
+      const out = await runProcess(
+        process.execPath,
+        [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'examples/downstream-worker'],
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(out.code, 0, out.stdout + out.stderr);
+    });
+  });
+} finally {
+  await cleanup();
+  killAllNow();
+}
+
+const { text, ok, report } = summary(startedAt);
+console.log(text);
+writeFileSync(join(outDir, 'summary.txt'), `${text}\n`);
+// For .ci/run: {"passed": N, "failed": M, "seconds": S, "checks": [...]}.
+writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+process.exit(ok ? 0 : 1);
