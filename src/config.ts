@@ -113,6 +113,8 @@ const schema = z
     MAIL_API_KEY: z.string().optional(),
     MAIL_API_URL: z.url().default('https://api.resend.com'),
     MAIL_TIMEOUT_MS: int(100, 30_000).default(5_000),
+    /** Optional cap on every D1 (default 10 s) and KV (default 5 s) call; see storage-guard.ts. */
+    STORAGE_DEADLINE_MS: int(50, 60_000).optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
     COOKIE_INSECURE_DEV: bool.default(false),

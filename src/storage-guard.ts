@@ -7,8 +7,7 @@
  */
 export class StorageUnavailable extends Error {}
 
-const D1_DEADLINE_MS = 10_000;
-const KV_DEADLINE_MS = 5_000;
+const DEFAULT_DEADLINE_MS = { d1: 10_000, kv: 5_000 };
 const OUR_BUG =
   /constraint failed|SQLITE_CONSTRAINT|syntax error|no such (table|column)|D1_TYPE_ERROR/i;
 
@@ -37,44 +36,49 @@ async function guarded<T>(what: string, deadlineMs: number, work: () => Promise<
 
 /** A prepared statement whose results go through the guard; batch() unwraps it again. */
 class GuardedStatement {
-  constructor(readonly inner: D1PreparedStatement) {}
+  constructor(
+    readonly inner: D1PreparedStatement,
+    private readonly deadlineMs: number,
+  ) {}
   bind(...values: unknown[]) {
-    return new GuardedStatement(this.inner.bind(...values));
+    return new GuardedStatement(this.inner.bind(...values), this.deadlineMs);
   }
   first<T>(column?: string) {
-    return guarded('D1', D1_DEADLINE_MS, () =>
+    return guarded('D1', this.deadlineMs, () =>
       column === undefined ? this.inner.first<T>() : this.inner.first<T>(column),
     );
   }
   all<T>() {
-    return guarded('D1', D1_DEADLINE_MS, () => this.inner.all<T>());
+    return guarded('D1', this.deadlineMs, () => this.inner.all<T>());
   }
   run<T>() {
-    return guarded('D1', D1_DEADLINE_MS, () => this.inner.run<T>());
+    return guarded('D1', this.deadlineMs, () => this.inner.run<T>());
   }
   raw<T>(options?: { columnNames?: boolean }) {
-    return guarded('D1', D1_DEADLINE_MS, () => this.inner.raw<T>(options as { columnNames: true }));
+    return guarded('D1', this.deadlineMs, () =>
+      this.inner.raw<T>(options as { columnNames: true }),
+    );
   }
 }
 
-function guardD1(db: D1Database): D1Database {
+function guardD1(db: D1Database, deadlineMs: number): D1Database {
   const unwrap = (s: unknown) =>
     s instanceof GuardedStatement ? s.inner : (s as D1PreparedStatement);
   return {
-    prepare: (query: string) => new GuardedStatement(db.prepare(query)),
+    prepare: (query: string) => new GuardedStatement(db.prepare(query), deadlineMs),
     batch: (statements: unknown[]) =>
-      guarded('D1', D1_DEADLINE_MS, () => db.batch(statements.map(unwrap))),
-    exec: (query: string) => guarded('D1', D1_DEADLINE_MS, () => db.exec(query)),
-    dump: () => guarded('D1', D1_DEADLINE_MS, () => db.dump()),
+      guarded('D1', deadlineMs, () => db.batch(statements.map(unwrap))),
+    exec: (query: string) => guarded('D1', deadlineMs, () => db.exec(query)),
+    dump: () => guarded('D1', deadlineMs, () => db.dump()),
     withSession: (constraint?: string) => db.withSession(constraint),
   } as unknown as D1Database;
 }
 
-function guardKV(kv: KVNamespace): KVNamespace {
+function guardKV(kv: KVNamespace, deadlineMs: number): KVNamespace {
   const call =
     <K extends 'get' | 'put' | 'delete' | 'list' | 'getWithMetadata'>(method: K) =>
     (...args: unknown[]) =>
-      guarded('KV', KV_DEADLINE_MS, () =>
+      guarded('KV', deadlineMs, () =>
         (kv[method] as (...a: unknown[]) => Promise<unknown>).apply(kv, args),
       );
   return {
@@ -92,7 +96,13 @@ const guardedEnvs = new WeakMap<object, Env>();
 export function guardBindings(env: Env): Env {
   let out = guardedEnvs.get(env);
   if (!out) {
-    out = { ...env, DB: guardD1(env.DB), KV: guardKV(env.KV) };
+    // STORAGE_DEADLINE_MS (optional) caps both; tests use it to make a hang quick.
+    const cap = Number((env as { STORAGE_DEADLINE_MS?: string }).STORAGE_DEADLINE_MS) || Infinity;
+    out = {
+      ...env,
+      DB: guardD1(env.DB, Math.min(DEFAULT_DEADLINE_MS.d1, cap)),
+      KV: guardKV(env.KV, Math.min(DEFAULT_DEADLINE_MS.kv, cap)),
+    };
     guardedEnvs.set(env, out);
   }
   return out;
