@@ -4,7 +4,7 @@ import { loadConfig } from './config';
 import type { AppEnv } from './env';
 import { housekeeping } from './housekeeping';
 import { createLogger } from './logger';
-import { ApiError, problem, unavailable } from './errors';
+import { ApiError, problem, unavailable, type ErrorCode } from './errors';
 import { guardBindings, StorageUnavailable } from './storage-guard';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/context';
@@ -85,14 +85,24 @@ app.notFound((c) => {
   );
 });
 
+const FRAMEWORK_ERRORS: Record<number, ErrorCode> = {
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
 app.onError((err, c) => {
   if (err instanceof ApiError) return problem(c, err);
   if (err instanceof StorageUnavailable) {
     c.var.log.error('storage unavailable', { message: err.message });
     return problem(c, unavailable());
   }
-  if (err instanceof HTTPException && err.status === 400) {
-    return problem(c, new ApiError('invalid_request', 'The request is not valid.'));
+  // The framework's own refusals (the validator's content-type and JSON checks) are client
+  // errors, never 500s.
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = FRAMEWORK_ERRORS[err.status] ?? 'invalid_request';
+    return problem(c, new ApiError(code, 'The request is not valid.'));
   }
   // Details stay in the log; the client only gets the request id to quote.
   c.var.log.error('unhandled error', {

@@ -4,6 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { clearFailuresStatement } from '../abuse/lockout';
 import { auditContext, auditEvent } from '../audit/audit';
 import { hashPassword } from '../crypto/password';
+import { sha256 } from '../crypto/tokens';
 import { database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
@@ -30,7 +31,9 @@ const ACCEPTED_BODY = { status: 'accepted' } as const;
  */
 async function addressAllowed(c: Context<AppEnv>, kind: string, email: string) {
   const rate = c.var.config.RATE_LIMIT_EMAIL_PER_ADDRESS;
-  const decision = await rateLimiter(c).hit(`${kind}:email:${email}`, rate, Date.now());
+  // Hashed: KV keys stay short (512-byte limit) and hold no address.
+  const key = `${kind}:email:${await sha256(email)}`;
+  const decision = await rateLimiter(c).hit(key, rate, Date.now());
   return decision.allowed;
 }
 
