@@ -21,7 +21,8 @@ function option(name) {
 
 async function ensureDevVars(path = '.dev.vars') {
   const created = !existsSync(path);
-  let text = created ? readFileSync('.dev.vars.example', 'utf8') : readFileSync(path, 'utf8');
+  const original = created ? '' : readFileSync(path, 'utf8');
+  let text = created ? readFileSync('.dev.vars.example', 'utf8') : original;
   const fill = async (name, make) => {
     const line = new RegExp(`^${name}=(.*)$`, 'm');
     const current = text.match(line);
@@ -46,7 +47,9 @@ async function ensureDevVars(path = '.dev.vars') {
   );
   await fill('PASSWORD_PEPPER', generateSecret);
   await fill('TOTP_ENCRYPTION_KEY', () => `1:${generateSecret()}`);
-  writeFileSync(path, text, { mode: 0o600 });
+  // Written only when something changed: wrangler dev reloads on any write to .dev.vars, which
+  // would restart every other running dev server mid-request.
+  if (created || text !== original) writeFileSync(path, text, { mode: 0o600 });
   if (created) console.log(`[dev] wrote ${path} (git-ignored; never commit it)`);
 }
 
