@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sha256 } from '../src/crypto/tokens';
-import { PASSWORD, call, json, uniqueEmail, type Tokens } from './helpers';
+import { PASSWORD, call, json, uniqueEmail, type Tokens, withBearer } from './helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -33,10 +33,6 @@ async function traced(path: string, init: RequestInit) {
   const res = await call(path, { ...init, headers }, { LOG_LEVEL: 'debug' });
   return { res, events: await eventsFor(requestId) };
 }
-const auth = (token: string, init: RequestInit) => ({
-  ...init,
-  headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` },
-});
 
 describe('the audit log', () => {
   it('writes each security event exactly once, with the request id, IP and user agent', async () => {
@@ -70,7 +66,7 @@ describe('the audit log', () => {
 
     const changed = await traced(
       '/users/me/password',
-      auth(
+      withBearer(
         second.access_token,
         json({ current_password: PASSWORD, new_password: 'a second passphrase' }),
       ),
@@ -82,7 +78,7 @@ describe('the audit log', () => {
     ).json()) as Tokens;
     const deleted = await traced(
       `/users/me/sessions/${other.session_id}`,
-      auth(second.access_token, { method: 'DELETE' }),
+      withBearer(second.access_token, { method: 'DELETE' }),
     );
     expect(deleted.events.map((e) => e.type)).toEqual(['session.revoked']);
 
@@ -95,7 +91,10 @@ describe('the audit log', () => {
     const third = (await (
       await call('/auth/login', json({ email, password: 'a second passphrase' }))
     ).json()) as Tokens;
-    const all = await traced('/auth/logout-all', auth(third.access_token, { method: 'POST' }));
+    const all = await traced(
+      '/auth/logout-all',
+      withBearer(third.access_token, { method: 'POST' }),
+    );
     expect(all.events.map((e) => e.type)).toEqual(['logout_all']);
   });
 
@@ -140,7 +139,7 @@ describe('the audit log', () => {
     const next = (await (
       await traced('/auth/refresh', json({ refresh_token: tokens.refresh_token }))
     ).res.json()) as Tokens;
-    await traced('/users/me', auth(next.access_token, { method: 'GET' }));
+    await traced('/users/me', withBearer(next.access_token, { method: 'GET' }));
     await traced('/auth/logout', json({ refresh_token: next.refresh_token }));
     secrets.push(tokens.access_token, tokens.refresh_token, next.access_token, next.refresh_token);
     const privateKey = (JSON.parse(env.JWT_SIGNING_KEYS) as { keys: { d: string }[] }).keys[0]!.d;

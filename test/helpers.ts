@@ -75,7 +75,12 @@ export async function signedIn() {
   return { ...account, tokens: await login(account.email) };
 }
 
-export const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+/** `init` with `Authorization: Bearer <token>` added to its headers. */
+export const withBearer = (token: string, init: RequestInit = {}): RequestInit => ({
+  ...init,
+  headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` },
+});
+export const bearer = (token: string) => withBearer(token);
 
 export function refresh(refreshToken: string, overrides?: Record<string, unknown>) {
   return call('/auth/refresh', json({ refresh_token: refreshToken }), overrides);

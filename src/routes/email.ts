@@ -24,6 +24,8 @@ const invalidToken = () => new ApiError('invalid_token', 'This link is invalid o
 const tokenField = z.string().max(256);
 const accepted = { description: 'Accepted (always, whether or not the address has an account)' };
 const ACCEPTED_BODY = { status: 'accepted' } as const;
+// Any string: an address that is not valid gets the same 202 (and no mail) as an unknown one.
+const emailOnly = jsonBody(z.object({ email: z.string().max(320) }));
 
 /**
  * Per-address throttle for mail we send on an anonymous request. Over budget, the request still
@@ -79,7 +81,7 @@ export const email = createRouter()
       tags: ['Email and password reset'],
       summary: 'Send the verification mail again',
       middleware: rateLimit('EMAIL_RESEND'),
-      request: jsonBody(z.object({ email: z.string().max(320) })),
+      request: emailOnly,
       responses: { 202: accepted, 429: problem },
     }),
     async (c) => {
@@ -112,7 +114,7 @@ export const email = createRouter()
       tags: ['Email and password reset'],
       summary: 'Mail a password reset link',
       middleware: rateLimit('FORGOT_PASSWORD'),
-      request: jsonBody(z.object({ email: z.string().max(320) })),
+      request: emailOnly,
       responses: { 202: accepted, 429: problem },
     }),
     async (c) => {

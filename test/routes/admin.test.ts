@@ -12,16 +12,13 @@ import {
   signedIn,
   uniqueEmail,
   type Tokens,
+  withBearer,
 } from '../helpers';
 
 const decode = (jwt: string) =>
   JSON.parse(atob(jwt.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
-const as = (token: string, init: RequestInit = {}) => ({
-  ...init,
-  headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` },
-});
 const patch = (token: string, id: string, body: unknown) =>
-  call(`/admin/users/${id}`, as(token, { ...json(body), method: 'PATCH' }));
+  call(`/admin/users/${id}`, withBearer(token, { ...json(body), method: 'PATCH' }));
 
 /** A fresh admin (promoted in D1, as `npm run admin:grant` does) with a token carrying the role. */
 async function newAdmin() {
@@ -77,7 +74,7 @@ describe('GET /admin/users', () => {
     do {
       const res = await call(
         `/admin/users?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
-        as(admin.tokens.access_token),
+        withBearer(admin.tokens.access_token),
       );
       const page = (await res.json()) as { users: { id: string }[]; next_cursor: string | null };
       seen.push(...page.users.map((u) => u.id));
@@ -96,7 +93,10 @@ describe('GET /admin/users', () => {
     const search = async (q: string) =>
       (
         (await (
-          await call(`/admin/users?q=${encodeURIComponent(q)}`, as(admin.tokens.access_token))
+          await call(
+            `/admin/users?q=${encodeURIComponent(q)}`,
+            withBearer(admin.tokens.access_token),
+          )
         ).json()) as { users: unknown[] }
       ).users.length;
     expect(await search(tag)).toBe(2);
@@ -105,7 +105,7 @@ describe('GET /admin/users', () => {
     expect(await search("' OR 1=1 --")).toBe(0);
     for (const limit of ['0', '101', 'x']) {
       await expectProblem(
-        await call(`/admin/users?limit=${limit}`, as(admin.tokens.access_token)),
+        await call(`/admin/users?limit=${limit}`, withBearer(admin.tokens.access_token)),
         422,
         'validation_failed',
       );
@@ -147,7 +147,11 @@ describe('PATCH /admin/users/{id}', () => {
     expect(await res.json()).toMatchObject({ role: 'user' });
     const next = (await (await refresh(other.tokens.refresh_token)).json()) as Tokens;
     expect(decode(next.access_token).role).toBe('user');
-    await expectProblem(await call('/admin/stats', as(next.access_token)), 403, 'forbidden');
+    await expectProblem(
+      await call('/admin/stats', withBearer(next.access_token)),
+      403,
+      'forbidden',
+    );
     const event = await env.DB.prepare(
       "SELECT detail FROM audit_events WHERE type = 'user.role_changed' AND user_id = ?",
     )
@@ -215,7 +219,7 @@ describe('the other admin routes', () => {
       (
         await call(
           `/admin/users/${victim.user.id}/sessions`,
-          as(admin.tokens.access_token, { method: 'DELETE' }),
+          withBearer(admin.tokens.access_token, { method: 'DELETE' }),
         )
       ).status,
     ).toBe(204);
@@ -236,7 +240,7 @@ describe('the other admin routes', () => {
     const { email, user } = await register();
     for (let i = 0; i < 5; i++)
       await call('/auth/login', json({ email, password: 'wrong password!!' }));
-    const res = await call(`/admin/users/${user.id}`, as(admin.tokens.access_token));
+    const res = await call(`/admin/users/${user.id}`, withBearer(admin.tokens.access_token));
     const body = (await res.json()) as { disabled: boolean; locked_until: string | null };
     expect(body.disabled).toBe(false);
     expect(Date.parse(body.locked_until!)).toBeGreaterThan(Date.now());
@@ -250,7 +254,7 @@ describe('the other admin routes', () => {
     const first = (await (
       await call(
         `/admin/audit?user_id=${user.id}&type=login.failed&limit=2`,
-        as(admin.tokens.access_token),
+        withBearer(admin.tokens.access_token),
       )
     ).json()) as {
       events: { id: string; type: string; user_id: string; detail: Record<string, unknown> }[];
@@ -261,7 +265,7 @@ describe('the other admin routes', () => {
     const second = (await (
       await call(
         `/admin/audit?user_id=${user.id}&type=login.failed&limit=2&cursor=${first.next_cursor}`,
-        as(admin.tokens.access_token),
+        withBearer(admin.tokens.access_token),
       )
     ).json()) as {
       events: { detail: { attempt: number } }[];
@@ -273,7 +277,7 @@ describe('the other admin routes', () => {
 
   it('GET /admin/stats counts users, sessions and logins', async () => {
     const admin = await newAdmin();
-    const res = await call('/admin/stats', as(admin.tokens.access_token));
+    const res = await call('/admin/stats', withBearer(admin.tokens.access_token));
     const body = (await res.json()) as {
       users: Record<string, number>;
       sessions: { active: number };

@@ -11,6 +11,7 @@ import {
   refresh,
   register,
   type Tokens,
+  withBearer,
 } from '../helpers';
 
 afterEach(() => vi.restoreAllMocks());
@@ -34,18 +35,15 @@ function base32Decode(text: string): Uint8Array {
 const codeFor = (secret: string, offset = 0) =>
   hotp(base32Decode(secret), stepAt(Date.now()) + offset);
 
-const authed = (token: string, init: RequestInit) => ({
-  ...init,
-  headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` },
-});
-const post = (token: string, path: string, body: unknown) => call(path, authed(token, json(body)));
+const post = (token: string, path: string, body: unknown) =>
+  call(path, withBearer(token, json(body)));
 
 /** A user with TOTP on: their secret, recovery codes and a session. */
 async function enrolled() {
   const account = await register();
   const tokens = await login(account.email);
   const setup = (await (
-    await call('/users/me/mfa/totp/setup', authed(tokens.access_token, { method: 'POST' }))
+    await call('/users/me/mfa/totp/setup', withBearer(tokens.access_token, { method: 'POST' }))
   ).json()) as { secret: string; otpauth_uri: string };
   const res = await post(tokens.access_token, '/users/me/mfa/totp/enable', {
     code: await codeFor(setup.secret),
@@ -67,7 +65,7 @@ describe('TOTP enrolment', () => {
     const tokens = await login(email);
     const res = await call(
       '/users/me/mfa/totp/setup',
-      authed(tokens.access_token, { method: 'POST' }),
+      withBearer(tokens.access_token, { method: 'POST' }),
     );
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     const setup = (await res.json()) as { secret: string; otpauth_uri: string };
@@ -90,7 +88,7 @@ describe('TOTP enrolment', () => {
       expect(rc).toMatch(/^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);
     expect(await (await me(tokens.access_token)).json()).toMatchObject({ mfa_enabled: true });
     await expectProblem(
-      await call('/users/me/mfa/totp/setup', authed(tokens.access_token, { method: 'POST' })),
+      await call('/users/me/mfa/totp/setup', withBearer(tokens.access_token, { method: 'POST' })),
       409,
       'mfa_already_enabled',
     );
@@ -122,7 +120,7 @@ describe('TOTP enrolment', () => {
       await me(user.tokens.access_token),
       await call('/auth/login', json({ email: user.email, password: PASSWORD })),
       await refresh(user.tokens.refresh_token),
-      await call('/users/me/sessions', authed(user.tokens.access_token, {})),
+      await call('/users/me/sessions', withBearer(user.tokens.access_token, {})),
     ];
     for (const res of later) expect(await res.text()).not.toContain(user.secret);
     expect(lines.join('\n')).not.toContain(user.secret);
@@ -329,7 +327,7 @@ describe('REQUIRE_ADMIN_MFA', () => {
     await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(user.id).run();
     const tokens = await login(email);
     const strict = { REQUIRE_ADMIN_MFA: 'true' };
-    const as = (init: RequestInit = {}) => authed(tokens.access_token, init);
+    const as = (init: RequestInit = {}) => withBearer(tokens.access_token, init);
     await expectProblem(await call('/admin/stats', as(), strict), 403, 'forbidden');
     await expectProblem(await call('/users/me', as(), strict), 403, 'forbidden');
     const setup = (await (
@@ -347,6 +345,6 @@ describe('REQUIRE_ADMIN_MFA', () => {
     expect((await call('/admin/stats', as(), strict)).status).toBe(200);
     // Ordinary users are not affected.
     const plain = await login((await register()).email);
-    expect((await call('/users/me', authed(plain.access_token, {}), strict)).status).toBe(200);
+    expect((await call('/users/me', withBearer(plain.access_token, {}), strict)).status).toBe(200);
   });
 });

@@ -11,15 +11,12 @@ import {
   me,
   refresh,
   signedIn,
+  withBearer,
 } from '../helpers';
 import { config } from '../tokens';
 
 const logout = (body: unknown, headers: Record<string, string> = {}) =>
   call('/auth/logout', json(body, headers));
-const withBearer = (token: string, init: RequestInit = {}) => ({
-  ...init,
-  headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` },
-});
 
 describe('POST /auth/logout', () => {
   it('ends the session: the refresh token and the access token stop working', async () => {
