@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig, defineProject } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
 import { generateSecret, generateSigningKey } from './scripts/lib/keys.mjs';
-import { mailStandIn } from './test/stand-in/mail-provider';
+import { mailStandIn } from './test/stand-in/mail-provider.ts';
 
 // The pool loads a developer's `.dev.vars` too; blank its keys so tests never depend on it
 // (an empty var means "unset" to src/config.ts).

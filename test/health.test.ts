@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { app } from '../src/index';
 import { call, expectProblem } from './helpers';
 
 const failingDb = {
@@ -32,6 +33,18 @@ describe('health', () => {
     expect(body).toMatchObject({ checks });
     expect(res.headers.get('Retry-After')).toBe('5');
     error.mockRestore();
+  });
+
+  it('documents every route the worker serves in OpenAPI', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, object> };
+    const served = app.routes
+      .filter((r) => r.method !== 'ALL' && !['/docs', '/openapi.json'].includes(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, '{$1}')}`);
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(new Set(served).size).toBeGreaterThanOrEqual(30);
+    expect(documented.sort()).toEqual([...new Set(served)].sort());
   });
 
   it('serves the OpenAPI 3.1 document and the docs page', async () => {

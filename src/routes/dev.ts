@@ -77,11 +77,23 @@ dev
       return c.json({ messages: await messages(c.env.DB) }, 200);
     },
   )
-  .get('/dev/mailbox', async (c) => {
-    c.header('Cache-Control', 'no-store');
-    c.header(
-      'Content-Security-Policy',
-      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    );
-    return c.html(page(await messages(c.env.DB)));
-  });
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/dev/mailbox',
+      tags: ['Development'],
+      summary: 'The development mailbox as a page (newest first, links clickable, no JavaScript)',
+      responses: {
+        200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
+        404: { description: 'Another mail transport is configured' },
+      },
+    }),
+    async (c) => {
+      c.header('Cache-Control', 'no-store');
+      c.header(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      );
+      return c.html(page(await messages(c.env.DB)), 200);
+    },
+  );
