@@ -177,3 +177,8 @@ export const mfaChallenges = sqliteTable(
     index('mfa_challenges_expiry_idx').on(t.expiresAt),
   ],
 );
+
+/** The most common passwords (data/README.md), seeded by migration 0004. */
+export const commonPasswords = sqliteTable('common_passwords', {
+  password: text('password').primaryKey(),
+});

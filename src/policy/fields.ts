@@ -1,5 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
 import type { Config } from '../config';
+import type { Database } from '../db/client';
+import { commonPasswords } from '../db/schema';
 import { ApiError } from '../errors';
 import { canonicalEmail, emailProblem } from './email';
 import { MAX_PASSWORD_LENGTH, checkPassword } from './password';
@@ -27,20 +30,34 @@ export const loginPassword = z
     message: `must be at most ${MAX_PASSWORD_LENGTH} characters`,
   });
 
-/** The NFKC form of a new password, or a 422 naming `field` with the policy it breaks. */
-export function validNewPassword(
+/**
+ * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks. The list
+ * of the 10,000 most common passwords (NIST SP 800-63B §3.1.1.2) is one indexed D1 read.
+ */
+export async function validNewPassword(
+  db: Database,
   password: string,
   email: string,
   config: Config,
   field: string,
-): string {
+): Promise<string> {
   const result = checkPassword(password, {
     email,
     minLength: config.MIN_PASSWORD_LENGTH,
     productName: config.PRODUCT_NAME,
   });
-  if (result.ok) return result.password;
+  let problem = result.ok ? null : result.problem;
+  if (result.ok && (await isCommonPassword(db, result.password))) problem = 'is too common';
+  if (result.ok && problem === null) return result.password;
   throw new ApiError('validation_failed', 'Some fields are not valid.', {
-    members: { errors: [{ path: field, message: result.problem }] },
+    members: { errors: [{ path: field, message: problem! }] },
   });
+}
+
+export async function isCommonPassword(db: Database, password: string): Promise<boolean> {
+  const [row] = await db
+    .select({ password: commonPasswords.password })
+    .from(commonPasswords)
+    .where(eq(commonPasswords.password, password.toLowerCase()));
+  return row !== undefined;
 }

@@ -1,18 +1,14 @@
-import { COMMON_PASSWORDS } from './common-passwords';
-
 /** NIST SP 800-63B §3.1.1.2: at most 64 is the floor for what must be accepted; we take 128. */
 export const MAX_PASSWORD_LENGTH = 128;
-
-let common: Set<string> | undefined;
-const commonPasswords = () => (common ??= new Set(COMMON_PASSWORDS.split('\n')));
 
 export type PasswordCheck = { ok: true; password: string } | { ok: false; problem: string };
 
 /**
- * The password policy of API.md: length in code points after NFKC, never truncated, no
- * composition rules, and not a value an attacker tries first (the common list, one repeated
- * character, a straight sequence, the user's own address or the service's name).
- * Returns the NFKC form, which is what gets hashed, so composed and decomposed input verify alike.
+ * The password policy of API.md that needs no lookup: length in code points after NFKC, never
+ * truncated, no composition rules, and not a value an attacker tries first (one repeated
+ * character, a straight sequence, the user's own address or the service's name). The list of
+ * common passwords is checked in D1 by fields.ts. Returns the NFKC form, which is what gets
+ * hashed, so composed and decomposed input verify alike.
  */
 export function checkPassword(
   raw: string,
@@ -27,7 +23,6 @@ export function checkPassword(
     return { ok: false, problem: `must be at most ${MAX_PASSWORD_LENGTH} characters` };
   }
   const lowered = password.toLowerCase();
-  if (commonPasswords().has(lowered)) return { ok: false, problem: 'is too common' };
   if (new Set(codePoints).size === 1)
     return { ok: false, problem: 'must not repeat one character' };
   if (isSequence(codePoints)) return { ok: false, problem: 'must not be a simple sequence' };

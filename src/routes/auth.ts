@@ -45,8 +45,8 @@ export const auth = createRouter()
     async (c) => {
       const { email, password, name } = c.req.valid('json');
       const config = c.var.config;
-      const checked = validNewPassword(password, email, config, 'password');
       const db = database(c.env.DB);
+      const checked = await validNewPassword(db, password, email, config, 'password');
       const now = Date.now();
       const id = uuidv7(now);
       const userCreated = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id})`;

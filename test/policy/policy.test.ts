@@ -1,4 +1,7 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { database } from '../../src/db/client';
+import { isCommonPassword } from '../../src/policy/fields';
 import { canonicalEmail, emailProblem } from '../../src/policy/email';
 import { checkPassword } from '../../src/policy/password';
 
@@ -40,10 +43,23 @@ describe('canonicalEmail', () => {
 describe('checkPassword', () => {
   const context = { email: 'ana@example.com', minLength: 8, productName: 'Edge Auth' };
 
-  it('refuses the most common passwords, in any case, when the minimum allows them', () => {
-    for (const p of ['password', 'PASSWORD', '12345678', 'iloveyou', 'qwertyuiop']) {
-      expect(checkPassword(p, context)).toMatchObject({ ok: false });
+  it('finds the most common passwords in D1, in any case (the list ships as migration 0004)', async () => {
+    const db = database(env.DB);
+    for (const p of [
+      'password',
+      'PASSWORD',
+      '12345678',
+      'iloveyou',
+      'qwertyuiop',
+      'qwerty123456',
+    ]) {
+      expect(await isCommonPassword(db, p)).toBe(true);
     }
+    expect(await isCommonPassword(db, 'correct horse battery staple')).toBe(false);
+    const { n } = (await env.DB.prepare('SELECT COUNT(*) AS n FROM common_passwords').first<{
+      n: number;
+    }>())!;
+    expect(n).toBe(10_000);
   });
 
   it('returns the NFKC form that gets hashed', () => {
