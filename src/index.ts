@@ -85,6 +85,18 @@ app.notFound((c) => {
   );
 });
 
+function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (
+    let e = err;
+    e !== undefined && chain.length < 8;
+    e = e instanceof Error ? e.cause : undefined
+  ) {
+    chain.push(e);
+  }
+  return chain;
+}
+
 const FRAMEWORK_ERRORS: Record<number, ErrorCode> = {
   401: 'unauthorized',
   404: 'not_found',
@@ -94,8 +106,10 @@ const FRAMEWORK_ERRORS: Record<number, ErrorCode> = {
 
 app.onError((err, c) => {
   if (err instanceof ApiError) return problem(c, err);
-  if (err instanceof StorageUnavailable) {
-    c.var.log.error('storage unavailable', { message: err.message });
+  // drizzle wraps a single query's error (DrizzleQueryError): look down the cause chain.
+  const outage = causes(err).find((e) => e instanceof StorageUnavailable);
+  if (outage) {
+    c.var.log.error('storage unavailable', { message: outage.message });
     return problem(c, unavailable());
   }
   // The framework's own refusals (the validator's content-type and JSON checks) are client

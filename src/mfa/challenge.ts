@@ -1,12 +1,13 @@
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import { claimLoginAttempt, lockStatements } from '../abuse/lockout';
+import { claimLoginAttempt, clearFailuresStatement, lockStatements } from '../abuse/lockout';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
 import { mfaChallenges, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
-import { consumeFactor, readFactor, type Factor } from './factors';
+import { openSession, type ClientMeta } from '../sessions/store';
+import { consumeFactor, readFactor } from './factors';
 
 export const MFA_TOKEN_TTL_SECONDS = 300;
 export const MFA_MAX_ATTEMPTS = 5;
@@ -42,7 +43,8 @@ export async function verifyChallenge(
   token: string,
   code: string,
   now: number,
-): Promise<{ user: UserRow; factor: Factor }> {
+  meta: ClientMeta,
+): Promise<{ user: UserRow; session: Awaited<ReturnType<typeof openSession>> }> {
   const tokenHash = await sha256(token);
   const live = and(
     eq(mfaChallenges.tokenHash, tokenHash),
@@ -68,6 +70,11 @@ export async function verifyChallenge(
 
   const factor = await readFactor(config, user, code, now);
   if (factor) {
+    // One batch: the code is used, the challenge spent, the session opened, the lockout
+    // cleared and the login audited, each only if the statement before it took effect
+    // (changes()), so a failure anywhere leaves the code and the challenge unspent.
+    const session = await openSession(db, config, user.id, meta, now, sql`changes() = 1`);
+    const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
     const [, spent] = await db.batch([
       consumeFactor(db, user.id, factor, now),
       db
@@ -77,8 +84,21 @@ export async function verifyChallenge(
           sql`${mfaChallenges.id} = ${challenge.id} AND ${mfaChallenges.usedAt} IS NULL AND changes() = 1`,
         )
         .returning({ id: mfaChallenges.id }),
+      ...session.statements,
+      clearFailuresStatement(db, user.email, opened),
+      auditEvent(
+        db,
+        ctx,
+        'login.succeeded',
+        user.id,
+        { session_id: session.sessionId, mfa: factor.kind },
+        opened,
+      ),
+      ...(factor.kind === 'recovery'
+        ? [auditEvent(db, ctx, 'mfa.recovery_code_used', user.id, {}, opened)]
+        : []),
     ]);
-    if (spent.length === 1) return { user, factor };
+    if (spent.length === 1) return { user, session };
   }
 
   const { claim } = await claimLoginAttempt(db, config, user.email, now);

@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { clearFailuresStatement } from '../abuse/lockout';
 import { authenticate } from '../accounts/authenticate';
 import { auditContext, auditEvent } from '../audit/audit';
 import { seal } from '../crypto/secret-box';
@@ -25,7 +24,7 @@ import { rateLimit } from '../middleware/rate-limit';
 import { clientMeta } from '../request-meta';
 import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
-import { assertSessionLive, openSession, revokeUserSessions } from '../sessions/store';
+import { assertSessionLive, revokeUserSessions } from '../sessions/store';
 import { userById } from '../users/users';
 import { bearer, jsonBody, problem } from './openapi';
 
@@ -65,20 +64,15 @@ export const mfa = createRouter()
       const db = database(c.env.DB);
       const ctx = auditContext(c);
       const now = Date.now();
-      const { user, factor } = await verifyChallenge(db, config, ctx, mfa_token, code, now);
-      const session = await openSession(db, config, user.id, clientMeta(c), now);
-      await db.batch([
-        ...session.statements,
-        // The whole login succeeded: the lockout count (claimed at the password step) is cleared.
-        clearFailuresStatement(db, user.email),
-        auditEvent(db, ctx, 'login.succeeded', user.id, {
-          session_id: session.sessionId,
-          mfa: factor.kind,
-        }),
-        ...(factor.kind === 'recovery'
-          ? [auditEvent(db, ctx, 'mfa.recovery_code_used', user.id, {})]
-          : []),
-      ]);
+      const { user, session } = await verifyChallenge(
+        db,
+        config,
+        ctx,
+        mfa_token,
+        code,
+        now,
+        clientMeta(c),
+      );
       const grant = {
         ...session,
         userId: user.id,

@@ -19,28 +19,42 @@ export async function openSession(
   userId: string,
   meta: ClientMeta,
   now: number,
+  /** Write only if this holds inside the caller's batch (the MFA challenge was just spent). */
+  onlyIf?: SQL,
 ) {
   const sessionId = uuidv7(now);
   const refreshToken = randomToken(32);
+  const tokenHash = await sha256(refreshToken);
   const expiresAt = now + config.REFRESH_TOKEN_TTL * 1000;
-  const statements = [
-    db.insert(sessions).values({
-      id: sessionId,
-      userId,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt,
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    }),
-    db.insert(refreshTokens).values({
-      id: uuidv7(now),
-      sessionId,
-      tokenHash: await sha256(refreshToken),
-      createdAt: now,
-      expiresAt,
-    }),
-  ] as const;
+  const tokenId = uuidv7(now);
+  const statements = onlyIf
+    ? ([
+        // Column order as in the table definitions, which drizzle's INSERT ... SELECT lists.
+        db
+          .insert(sessions)
+          .select(
+            sql`SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.ip}, ${meta.userAgent} WHERE ${onlyIf}`,
+          ),
+        db
+          .insert(refreshTokens)
+          .select(
+            sql`SELECT ${tokenId}, ${sessionId}, ${tokenHash}, NULL, NULL, ${now}, NULL, ${expiresAt} WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`,
+          ),
+      ] as const)
+    : ([
+        db.insert(sessions).values({
+          id: sessionId,
+          userId,
+          createdAt: now,
+          lastUsedAt: now,
+          expiresAt,
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+        }),
+        db
+          .insert(refreshTokens)
+          .values({ id: tokenId, sessionId, tokenHash, createdAt: now, expiresAt }),
+      ] as const);
   return { sessionId, refreshToken, expiresAt, statements };
 }
 
