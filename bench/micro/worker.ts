@@ -1,0 +1,125 @@
+// In-worker micro benchmarks: the limits the routes are compared to. Each request runs one
+// operation `n` times in a row, with the project's own code (src/crypto), inside workerd.
+// Timing is done by the client (bench/run.mjs): in workerd, Date.now() only advances after I/O,
+// so a worker cannot time its own CPU work. The client times n = lo and n = hi and takes the
+// slope, which cancels the HTTP and request overhead.
+import { loadConfig } from '../../src/config';
+import { keyRing, signAccessToken, verifyAccessToken } from '../../src/crypto/jwt';
+import { hashPassword } from '../../src/crypto/password';
+import { database } from '../../src/db/client';
+import { createLogger } from '../../src/logger';
+
+const PASSWORD = 'correct horse battery staple';
+const SUBJECT = {
+  userId: '0190d2c4-0000-7000-8000-000000000001',
+  sessionId: '0190d2c4-0000-7000-8000-000000000002',
+  role: 'user' as const,
+  emailVerified: true,
+};
+const MAX_N = 100_000;
+
+type BenchEnv = Parameters<typeof loadConfig>[0] & { DB: D1Database; KV: KVNamespace };
+
+// Is `env` the same object on every request? src/config.ts caches the parsed config per env
+// object, so a new object per request would mean a full zod parse per request.
+let previousEnv: BenchEnv | undefined;
+
+export default {
+  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+    const url = new URL(request.url);
+    const n = Math.max(0, Math.min(MAX_N, Number(url.searchParams.get('n') ?? '1') | 0));
+    const config = loadConfig(env);
+    let checksum = 0;
+    switch (url.pathname) {
+      case '/noop':
+        break;
+      // One PBKDF2 hash as login and register compute it: pepper HMAC, key import, 100,000
+      // iterations of PBKDF2-HMAC-SHA-512.
+      case '/pbkdf2':
+        for (let i = 0; i < n; i++) {
+          checksum += (await hashPassword(PASSWORD, config.PASSWORD_PEPPER)).length;
+        }
+        break;
+      // One access token as login and refresh mint it (the key ring is imported once per isolate).
+      case '/sign':
+        for (let i = 0; i < n; i++) {
+          checksum += (await signAccessToken(config, SUBJECT, Date.now())).length;
+        }
+        break;
+      // One signature and claims check as the bearer middleware does it (revocation excluded).
+      case '/verify': {
+        const token = await signAccessToken(config, SUBJECT, Date.now());
+        for (let i = 0; i < n; i++) {
+          const claims = await verifyAccessToken(config, token, Date.now());
+          if (!claims) return new Response('verify failed', { status: 500 });
+          checksum += claims.sub.length;
+        }
+        break;
+      }
+      // One local storage round trip of each kind the routes make.
+      case '/d1-read':
+        for (let i = 0; i < n; i++)
+          checksum += (await env.DB.prepare('SELECT 1 AS one').first<number>('one'))!;
+        break;
+      // A small write batch like refresh's and login's: an UPSERT and a read, one transaction.
+      case '/d1-write': {
+        await env.DB.exec(
+          'CREATE TABLE IF NOT EXISTS bench (k TEXT PRIMARY KEY, v INTEGER NOT NULL)',
+        );
+        for (let i = 0; i < n; i++) {
+          const [, read] = await env.DB.batch([
+            env.DB.prepare(
+              'INSERT INTO bench (k, v) VALUES (?1, 1) ON CONFLICT (k) DO UPDATE SET v = v + 1',
+            ).bind(`k${i % 16}`),
+            env.DB.prepare('SELECT v FROM bench WHERE k = ?1').bind(`k${i % 16}`),
+          ]);
+          checksum += read!.results.length;
+        }
+        break;
+      }
+      // The revocation lookup's shape: one bulk get of two keys.
+      case '/kv-read':
+        for (let i = 0; i < n; i++) checksum += (await env.KV.get(['a', 'b'])).size;
+        break;
+      // Diagnostics: per-request costs on the hot path, each in isolation.
+      case '/env': {
+        const same = previousEnv === env;
+        previousEnv = env;
+        return Response.json({ sameEnvAsPreviousRequest: same });
+      }
+      // What loadConfig costs when its cache misses (a new env object).
+      case '/config-parse':
+        for (let i = 0; i < n; i++) checksum += loadConfig({ ...env }).ACCESS_TOKEN_TTL;
+        break;
+      // The key-ring lookup every sign, verify and JWKS request makes.
+      case '/keyring':
+        for (let i = 0; i < n; i++) checksum += (await keyRing(config)).jwks.keys.length;
+        break;
+      // database(c.env.DB): a drizzle instance with the schema, built per request by the routes.
+      case '/drizzle':
+        for (let i = 0; i < n; i++) checksum += database({} as D1Database) ? 1 : 0;
+        break;
+      // A deadline armed and cleared, as around every guarded D1 or KV call and each readiness
+      // probe.
+      case '/timer':
+        for (let i = 0; i < n; i++) {
+          const timer = setTimeout(() => undefined, 10_000);
+          clearTimeout(timer);
+          checksum++;
+        }
+        break;
+      // The access-log line every request writes at LOG_LEVEL=info (this worker runs at warn, so
+      // the logger is made at info here).
+      case '/log': {
+        const log = createLogger('info', { request_id: crypto.randomUUID() });
+        for (let i = 0; i < n; i++) {
+          log.info('request', { method: 'GET', path: '/bench', status: 200, duration_ms: 0 });
+        }
+        break;
+      }
+      default:
+        return new Response('not found', { status: 404 });
+    }
+    return Response.json({ op: url.pathname.slice(1), n, checksum });
+  },
+};

@@ -1,0 +1,205 @@
+// Storage calls per route (issue 10): how many D1 round trips and KV operations each request of
+// the benchmarked routes makes, counted by Proxies around the real bindings. On `wrangler dev`
+// one D1 round trip costs about four bare requests and one KV read about a quarter of one, so a
+// new call on a hot path is a regression these exact counts catch before a benchmark does.
+import { env } from 'cloudflare:workers';
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import type { AppEnv } from '../src/env';
+import { requireAuth } from '../src/middleware/bearer';
+import { requestContext } from '../src/middleware/context';
+import { bearer, call, json, signedIn } from './helpers';
+
+type Usage = {
+  /** One per `first`/`all`/`run`/`raw`/`exec` call and one per `batch`, whatever its size. */
+  d1RoundTrips: number;
+  /** Round trips whose statements all only read (SELECT). */
+  d1Reads: number;
+  /** Round trips with at least one INSERT, UPDATE, DELETE or other write. */
+  d1Writes: number;
+  /** `get` (a bulk get of several keys is one operation), `getWithMetadata`, `list`. */
+  kvReads: number;
+  /** `put`, `delete`. */
+  kvWrites: number;
+};
+
+const READ_ONLY = /^\s*select\b/i;
+const STATEMENT_RUNS = new Set(['first', 'all', 'run', 'raw']);
+const KV_READS = new Set(['get', 'getWithMetadata', 'list']);
+const KV_WRITES = new Set(['put', 'delete']);
+
+/** Real D1 and KV bindings that count what goes through them; statements are unwrapped for batch. */
+function countingBindings() {
+  const usage: Usage = { d1RoundTrips: 0, d1Reads: 0, d1Writes: 0, kvReads: 0, kvWrites: 0 };
+  const sqlLog: string[][] = [];
+  const originals = new WeakMap<object, D1PreparedStatement>();
+  const sqlOf = new WeakMap<object, string>();
+
+  const roundTrip = (sql: string[]) => {
+    usage.d1RoundTrips++;
+    if (sql.every((s) => READ_ONLY.test(s))) usage.d1Reads++;
+    else usage.d1Writes++;
+    sqlLog.push(sql);
+  };
+
+  const forward = (target: object, prop: string | symbol) => {
+    const value = Reflect.get(target, prop, target);
+    return typeof value === 'function' ? value.bind(target) : value;
+  };
+
+  const statement = (real: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const proxy = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'bind') {
+          return (...values: unknown[]) => statement(target.bind(...values), sql);
+        }
+        if (typeof prop === 'string' && STATEMENT_RUNS.has(prop)) {
+          return (...args: unknown[]) => {
+            roundTrip([sql]);
+            return (target[prop as 'all'] as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        return forward(target, prop);
+      },
+    });
+    originals.set(proxy, real);
+    sqlOf.set(proxy, sql);
+    return proxy;
+  };
+
+  const DB = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === 'prepare') return (sql: string) => statement(target.prepare(sql), sql);
+      if (prop === 'batch') {
+        return (statements: D1PreparedStatement[]) => {
+          roundTrip(statements.map((s) => sqlOf.get(s) ?? '?'));
+          return target.batch(statements.map((s) => originals.get(s) ?? s));
+        };
+      }
+      if (prop === 'exec') {
+        return (sql: string) => {
+          roundTrip([sql]);
+          return target.exec(sql);
+        };
+      }
+      if (prop === 'withSession' || prop === 'dump') {
+        throw new Error(`storage-calls: D1 ${String(prop)} is not counted yet; teach this test`);
+      }
+      return forward(target, prop);
+    },
+  });
+
+  const KV = new Proxy(env.KV, {
+    get(target, prop) {
+      if (typeof prop === 'string' && (KV_READS.has(prop) || KV_WRITES.has(prop))) {
+        return (...args: unknown[]) => {
+          if (KV_READS.has(prop)) usage.kvReads++;
+          else usage.kvWrites++;
+          return (target[prop as 'get'] as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+      return forward(target, prop);
+    },
+  });
+
+  return { bindings: { DB, KV }, usage, sqlLog };
+}
+
+/** One request through the worker with counting bindings; deferred work (waitUntil) included. */
+async function measure(path: string, init: RequestInit = {}) {
+  const { bindings, usage, sqlLog } = countingBindings();
+  const res = await call(path, init, bindings);
+  await res.arrayBuffer();
+  return { status: res.status, usage, sqlLog };
+}
+
+const none: Usage = { d1RoundTrips: 0, d1Reads: 0, d1Writes: 0, kvReads: 0, kvWrites: 0 };
+
+describe('storage calls per route', () => {
+  it('GET /health/live touches no storage', async () => {
+    const { status, usage } = await measure('/health/live');
+    expect(status).toBe(200);
+    expect(usage).toEqual(none);
+  });
+
+  it('GET /health/ready: one D1 read and one KV read (the baseline of the throughput targets)', async () => {
+    const { status, usage } = await measure('/health/ready');
+    expect(status).toBe(200);
+    expect(usage).toEqual({ ...none, d1RoundTrips: 1, d1Reads: 1, kvReads: 1 });
+  });
+
+  it('GET /.well-known/jwks.json, 200 and 304, and the discovery document touch no storage', async () => {
+    const full = await measure('/.well-known/jwks.json');
+    expect(full.status).toBe(200);
+    expect(full.usage).toEqual(none);
+    const etag = (await call('/.well-known/jwks.json')).headers.get('ETag')!;
+    const cached = await measure('/.well-known/jwks.json', { headers: { 'If-None-Match': etag } });
+    expect(cached.status).toBe(304);
+    expect(cached.usage).toEqual(none);
+    const discovery = await measure('/.well-known/openid-configuration');
+    expect(discovery.usage).toEqual(none);
+  });
+
+  it('the bearer check alone (signature, claims, revocation) is one KV read and no D1 call', async () => {
+    const { tokens } = await signedIn();
+    const app = new Hono<AppEnv>()
+      .use(requestContext)
+      .get('/probe', requireAuth, (c) => c.text(c.var.auth.sub));
+    const { bindings, usage } = countingBindings();
+    const res = await app.request('/probe', bearer(tokens.access_token), { ...env, ...bindings });
+    expect(res.status).toBe(200);
+    expect(usage).toEqual({ ...none, kvReads: 1 });
+  });
+
+  it('GET /users/me: at most one D1 read and one KV read, no write', async () => {
+    const { tokens } = await signedIn();
+    const { status, usage } = await measure('/users/me', bearer(tokens.access_token));
+    expect(status).toBe(200);
+    expect(usage).toEqual({ ...none, d1RoundTrips: 1, d1Reads: 1, kvReads: 1 });
+  });
+
+  it('POST /auth/refresh: one D1 batch; KV only for the rate limit (a write at most once a second)', async () => {
+    const { tokens } = await signedIn();
+    const { status, usage, sqlLog } = await measure(
+      '/auth/refresh',
+      json({ refresh_token: tokens.refresh_token }),
+    );
+    expect(status).toBe(200);
+    expect(sqlLog).toHaveLength(1);
+    expect({ ...usage, kvWrites: 0 }).toEqual({
+      ...none,
+      d1RoundTrips: 1,
+      d1Writes: 1,
+      kvReads: 1,
+    });
+    expect(usage.kvWrites).toBeLessThanOrEqual(1);
+  });
+
+  it('POST /auth/login: two D1 batches (claim the attempt, open the session) and the rate limit', async () => {
+    const { email, password } = await signedIn();
+    const { status, usage } = await measure('/auth/login', json({ email, password }));
+    expect(status).toBe(200);
+    expect({ ...usage, kvWrites: 0 }).toEqual({
+      ...none,
+      d1RoundTrips: 2,
+      d1Writes: 2,
+      kvReads: 1,
+    });
+    expect(usage.kvWrites).toBeLessThanOrEqual(1);
+  });
+
+  it('a wrong password is as costly in storage as a right one: two D1 batches', async () => {
+    const { email } = await signedIn();
+    const { status, usage } = await measure(
+      '/auth/login',
+      json({ email, password: 'not the right passphrase' }),
+    );
+    expect(status).toBe(401);
+    expect({ ...usage, kvWrites: 0 }).toEqual({
+      ...none,
+      d1RoundTrips: 2,
+      d1Writes: 2,
+      kvReads: 1,
+    });
+  });
+});
