@@ -106,22 +106,15 @@ async function simulate(base, n, deadline) {
       if (res.status === 200) tokens = res.body;
     } else if (roll < 0.9) {
       // Two tabs refresh the same token at once: both must get the same successor.
-      const [a, b] = await Promise.all([
+      const tab = () =>
         request(
           base,
           'refresh (parallel)',
           '/auth/refresh',
           json({ refresh_token: tokens.refresh_token }),
           [200],
-        ),
-        request(
-          base,
-          'refresh (parallel)',
-          '/auth/refresh',
-          json({ refresh_token: tokens.refresh_token }),
-          [200],
-        ),
-      ]);
+        );
+      const [a, b] = await Promise.all([tab(), tab()]);
       if (a.status === 200 && b.status === 200 && a.body.refresh_token !== b.body.refresh_token) {
         problems.push(`two different successors for one token (user ${n})`);
       }
