@@ -26,9 +26,7 @@ export async function bearerToken(c: Context<AppEnv>) {
   } catch (err) {
     // Fail closed, but as 503: a 401 would make the client throw away a session that may be fine.
     c.var.log.error('revocation check failed', { error: String(err) });
-    throw new ApiError('service_unavailable', 'Try again shortly.', {
-      headers: { 'Retry-After': '5' },
-    });
+    throw unavailable();
   }
   return revoked ? null : claims;
 }

@@ -1,5 +1,4 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { authenticate } from '../accounts/authenticate';
 import { auditContext, auditEvent } from '../audit/audit';
@@ -7,7 +6,6 @@ import { seal } from '../crypto/secret-box';
 import { base32Encode, matchTotp, newTotpSecret, otpauthUri } from '../crypto/totp';
 import { database } from '../db/client';
 import { recoveryCodes, users } from '../db/schema';
-import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
@@ -25,20 +23,13 @@ import { clientMeta } from '../request-meta';
 import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { assertSessionLive, revokeUserSessions } from '../sessions/store';
-import { userById } from '../users/users';
+import { signedInUser } from '../users/users';
 import { bearer, jsonBody, problem } from './openapi';
 
 const code = z.string().max(64).openapi({
   description: 'A 6-digit TOTP code (a string: leading zeros count) or a recovery code',
 });
 const tags = ['Two-factor authentication'];
-
-async function me(c: Context<AppEnv>) {
-  const user = await userById(database(c.env.DB), c.var.auth.sub);
-  if (!user || user.disabledAt !== null)
-    throw new ApiError('unauthorized', 'A valid access token is required.');
-  return user;
-}
 
 export const mfa = createRouter()
   .openapi(
@@ -103,7 +94,7 @@ export const mfa = createRouter()
       },
     }),
     async (c) => {
-      const user = await me(c);
+      const user = await signedInUser(c);
       if (user.totpEnabledAt !== null)
         throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
       const secret = newTotpSecret();
@@ -154,7 +145,7 @@ export const mfa = createRouter()
       const { code } = c.req.valid('json');
       const config = c.var.config;
       const db = database(c.env.DB);
-      const user = await me(c);
+      const user = await signedInUser(c);
       if (user.totpEnabledAt !== null)
         throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
       const secret = await totpSecretOf(config, user);
@@ -217,7 +208,7 @@ export const mfa = createRouter()
       const db = database(c.env.DB);
       const ctx = auditContext(c);
       const { sid } = c.var.auth;
-      const user = await me(c);
+      const user = await signedInUser(c);
       await assertSessionLive(db, sid, Date.now());
       const auth = await authenticate(db, config, ctx, user.email, password, 'mfa_disable');
       const now = Date.now();

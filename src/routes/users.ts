@@ -1,11 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
 import { authenticate } from '../accounts/authenticate';
 import { hashPassword } from '../crypto/password';
 import { database } from '../db/client';
 import { users } from '../db/schema';
-import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
@@ -21,20 +19,12 @@ import {
   revokeUserSessions,
   sessionIsLive,
 } from '../sessions/store';
-import { iso, nameField, toUserObject, userById, userObject } from '../users/users';
+import { iso, nameField, toUserObject, userObject, signedInUser } from '../users/users';
 
 const userResponse = {
   description: 'The user',
   content: { 'application/json': { schema: userObject } },
 };
-
-/** The signed-in user's row; a token whose user is gone or disabled is as good as none. */
-async function currentUser(c: Context<AppEnv>) {
-  const user = await userById(database(c.env.DB), c.var.auth.sub);
-  if (!user || user.disabledAt !== null)
-    throw new ApiError('unauthorized', 'A valid access token is required.');
-  return user;
-}
 
 const sessionObject = z.object({
   id: z.string(),
@@ -58,7 +48,7 @@ export const me = createRouter()
     }),
     async (c) => {
       c.header('Cache-Control', 'no-store');
-      return c.json(toUserObject(await currentUser(c)), 200);
+      return c.json(toUserObject(await signedInUser(c)), 200);
     },
   )
   .openapi(
@@ -78,7 +68,7 @@ export const me = createRouter()
     }),
     async (c) => {
       const { name } = c.req.valid('json');
-      await currentUser(c);
+      await signedInUser(c);
       const [updated] = await database(c.env.DB)
         .update(users)
         .set({ name, updatedAt: Date.now() })
@@ -115,7 +105,7 @@ export const me = createRouter()
       const { sid, sub } = c.var.auth;
       const config = c.var.config;
       const db = database(c.env.DB);
-      const user = await currentUser(c);
+      const user = await signedInUser(c);
       await assertSessionLive(db, sid, Date.now());
       const password = await validNewPassword(db, new_password, user.email, config, 'new_password');
       // The current password is guessed under the same lockout as a login: a stolen access

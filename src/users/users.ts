@@ -1,6 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
-import type { Database } from '../db/client';
+import type { Context } from 'hono';
+import { database, type Database } from '../db/client';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
 import { users, type UserRow } from '../db/schema';
 
 export const userObject = z
@@ -51,3 +54,12 @@ export const nameField = z
       .max(100, 'must be at most 100 characters')
       .refine((s) => !/\p{C}/u.test(s), 'must not contain control characters'),
   );
+
+/** The bearer's own row; a token whose user is gone or disabled is as good as none (401). */
+export async function signedInUser(c: Context<AppEnv>): Promise<UserRow> {
+  const user = await userById(database(c.env.DB), c.var.auth.sub);
+  if (!user || user.disabledAt !== null) {
+    throw new ApiError('unauthorized', 'A valid access token is required.');
+  }
+  return user;
+}
