@@ -1,8 +1,8 @@
 // In-worker micro benchmarks: the limits the routes are compared to. Each request runs one
 // operation `n` times in a row, with the project's own code (src/crypto), inside workerd.
-// Timing is done by the client (bench/run.mjs): in workerd, Date.now() only advances after I/O,
-// so a worker cannot time its own CPU work. The client times n = lo and n = hi and takes the
-// slope, which cancels the HTTP and request overhead.
+// Timing is done by the client (bench/lib/micro-client.mjs): in workerd, Date.now() only
+// advances after I/O, so a worker cannot time its own CPU work. The client times n = lo and
+// n = hi and takes the slope, which cancels the HTTP and request overhead.
 import { loadConfig } from '../../src/config';
 import { keyRing, signAccessToken, verifyAccessToken } from '../../src/crypto/jwt';
 import { hashPassword } from '../../src/crypto/password';
@@ -95,7 +95,8 @@ export default {
       case '/keyring':
         for (let i = 0; i < n; i++) checksum += (await keyRing(config)).jwks.keys.length;
         break;
-      // database(c.env.DB): a drizzle instance with the schema, built per request by the routes.
+      // database() on a binding it has not seen (a new object each time): building a drizzle
+      // instance with the schema, which src/db/client.ts now does once per binding and isolate.
       case '/drizzle':
         for (let i = 0; i < n; i++) checksum += database({} as D1Database) ? 1 : 0;
         break;

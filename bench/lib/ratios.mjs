@@ -1,0 +1,66 @@
+// Every figure against another of the same run: throughput against the yardsticks, latency
+// against the in-worker limit of the route.
+import { LOGIN_CONNECTIONS } from './settings.mjs';
+
+/** Adds vsLive, vsReady and, for refresh and login, vsLimit to the measured rows. */
+export function addRatios(rows, limits) {
+  for (const row of Object.values(rows)) {
+    row.vsLive = row.rps / rows.live.rps;
+    row.vsReady = row.rps / rows.ready.rps;
+  }
+  for (const key of ['refresh', 'refresh1']) {
+    rows[key].vsLimitRatio = rows[key].p50Ms / limits.sign.ms;
+    rows[key].vsLimit = `${rows[key].vsLimitRatio.toFixed(1)}× sign`;
+  }
+  for (const c of LOGIN_CONNECTIONS) {
+    const row = rows[`login${c}`];
+    row.vsLimitRatio = row.p50Ms / limits.pbkdf2.ms;
+    // Noise-free cross-check: the fastest login against the fastest hash.
+    row.vsLimitFastestRatio = row.minMs / limits.pbkdf2.minMs;
+    row.vsLimit = `${row.vsLimitRatio.toFixed(2)}× PBKDF2`;
+    // Share of one isolate's PBKDF2 capacity the route reaches (1.0 = nothing but hashing).
+    row.pbkdf2Utilisation = (row.rps * limits.pbkdf2.ms) / 1000;
+  }
+}
+
+/** What one login at c=1 is made of, from figures of this run (bench/README.md, "Login"). */
+export function loginParts(rows, limits) {
+  const parts = {
+    measuredMs: rows.login1.p50Ms,
+    floorMs: rows.live1.p50Ms,
+    pbkdf2Ms: limits.pbkdf2.ms,
+    d1WritesMs: 2 * limits.d1Write.ms,
+    kvReadMs: limits.kvRead.ms,
+    signMs: limits.sign.ms,
+  };
+  parts.restMs =
+    parts.measuredMs -
+    parts.floorMs -
+    parts.pbkdf2Ms -
+    parts.d1WritesMs -
+    parts.kvReadMs -
+    parts.signMs;
+  return parts;
+}
+
+/** The in-worker limits as rows of the table. */
+export function limitRows(limits) {
+  return [
+    ['one PBKDF2 hash (in-worker)', limits.pbkdf2],
+    ['one RS256 sign (in-worker)', limits.sign],
+    ['one RS256 verify (in-worker)', limits.verify],
+    ['one D1 read round trip (in-worker)', limits.d1Read],
+    ['one D1 write batch (in-worker)', limits.d1Write],
+    ['one KV read (in-worker)', limits.kvRead],
+  ].map(([name, m]) => ({
+    name,
+    connections: 1,
+    rps: m.opsPerSecond,
+    p50Ms: m.ms,
+    p99Ms: null,
+    errors: 0,
+    vsLive: null,
+    vsReady: null,
+    vsLimit: 'limit',
+  }));
+}

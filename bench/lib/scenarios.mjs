@@ -1,0 +1,78 @@
+// What the load rows send: the users and sessions they need, and one spec per row.
+import { log } from './log.mjs';
+import { perClient, row } from './measure.mjs';
+import { pool } from './pool.mjs';
+import { post } from './post.mjs';
+import { chainClients, recoverChains } from './refresh-chains.mjs';
+import { CHAINS, CONNECTIONS, LOGIN_CONNECTIONS, PASSWORD, USERS } from './settings.mjs';
+
+/** Registers USERS users and opens CHAINS sessions, spread over them. */
+export async function prepareUsers(base) {
+  const runId = Date.now().toString(36);
+  const users = Array.from({ length: USERS }, (_, i) => `bench.${runId}.${i}@example.com`);
+  await pool(users, 2, async (email) => {
+    const res = await post(base, '/auth/register', { email, password: PASSWORD, name: 'Bench' });
+    if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
+  });
+  const sessions = await pool(Array.from({ length: CHAINS }), 2, async (_, i) => {
+    const res = await post(base, '/auth/login', { email: users[i % USERS], password: PASSWORD });
+    if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  });
+  log(`prepared ${USERS} users and ${CHAINS} sessions`);
+  return { users, sessions };
+}
+
+/** The JWKS's current ETag, for the 304 row. */
+export async function jwksEtag(base) {
+  const jwks = await fetch(`${base}/.well-known/jwks.json`);
+  const etag = jwks.headers.get('etag');
+  await jwks.arrayBuffer();
+  return etag;
+}
+
+/** Every row but login's: the yardsticks, the bearer route, JWKS and refresh. */
+export function routeRows({ base, quietBase, sessions, chains, etag }) {
+  const refreshSpec = (connections) => ({
+    path: '/auth/refresh',
+    method: 'POST',
+    connections,
+    setupClient: chainClients(chains),
+    afterSlice: () => recoverChains(base, chains),
+  });
+  const bearerFor = perClient(
+    sessions.map((s) => s.access_token),
+    (client, token) => client.setHeaders({ authorization: `Bearer ${token}` }),
+  );
+  return [
+    row('live', 'GET /health/live', base, { path: '/health/live' }),
+    row('liveQuiet', 'GET /health/live, LOG_LEVEL=warn', quietBase, { path: '/health/live' }),
+    row('live1', 'GET /health/live', base, { path: '/health/live', connections: 1 }),
+    row('ready', 'GET /health/ready', base, { path: '/health/ready' }),
+    row('me', 'GET /users/me', base, { path: '/users/me', setupClient: bearerFor }),
+    row('jwks200', 'GET /.well-known/jwks.json 200', base, { path: '/.well-known/jwks.json' }),
+    row('jwks304', 'GET /.well-known/jwks.json 304', base, {
+      path: '/.well-known/jwks.json',
+      headers: { 'if-none-match': etag },
+      expect: 304,
+    }),
+    row('refresh', `POST /auth/refresh, ${CHAINS} chains`, base, refreshSpec(CONNECTIONS)),
+    row('refresh1', `POST /auth/refresh, ${CHAINS} chains`, base, refreshSpec(1)),
+  ];
+}
+
+/** The login rows, one per LOGIN_CONNECTIONS, each connection logging in as one user. */
+export function loginRows({ base, users }) {
+  const loginBody = perClient(users, (client, email) =>
+    client.setBody(JSON.stringify({ email, password: PASSWORD })),
+  );
+  return LOGIN_CONNECTIONS.map((c) =>
+    row(`login${c}`, 'POST /auth/login', base, {
+      path: '/auth/login',
+      method: 'POST',
+      connections: c,
+      headers: { 'content-type': 'application/json' },
+      setupClient: loginBody,
+    }),
+  );
+}

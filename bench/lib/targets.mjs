@@ -1,0 +1,27 @@
+import { CHAINS } from './settings.mjs';
+
+/** The targets (bench/README.md, "Results"), each judged on ratios within this run. */
+export function targets(rows, chainReport, bundle) {
+  return [
+    {
+      target: '/users/me >= 0.8x /health/ready throughput',
+      measured: `${rows.me.vsReady.toFixed(2)}x`,
+      met: rows.me.vsReady >= 0.8,
+    },
+    {
+      target: 'refresh >= 0.5x /health/ready throughput, 0 broken chains',
+      measured: `${rows.refresh.vsReady.toFixed(2)}x, ${chainReport.broken}/${CHAINS} broken`,
+      met: rows.refresh.vsReady >= 0.5 && chainReport.broken === 0,
+    },
+    {
+      target: 'login c=1 p50 <= 1.2x one in-worker PBKDF2 hash',
+      measured: `${rows.login1.vsLimitRatio.toFixed(2)}x`,
+      met: rows.login1.vsLimitRatio <= 1.2,
+    },
+    {
+      target: 'bundle <= 150 KiB gzip',
+      measured: `${bundle.gzipKiB.toFixed(1)} KiB`,
+      met: bundle.gzipKiB <= 150,
+    },
+  ];
+}
