@@ -148,17 +148,14 @@ export const auth = createRouter()
         );
       }
       const session = await openSession(db, config, user.id, clientMeta(c), now);
-      await db.batch([
+      const persisting = db.batch([
         ...session.statements,
         auth.clearFailures,
         auditEvent(db, ctx, 'login.succeeded', user.id, { session_id: session.sessionId }),
         ...rehash,
       ]);
       const emailVerified = user.emailVerifiedAt !== null;
-      return respondWithTokens(
-        c,
-        { ...session, userId: user.id, role: user.role, emailVerified },
-        now,
-      );
+      const grant = { ...session, userId: user.id, role: user.role, emailVerified };
+      return respondWithTokens(c, grant, now, persisting);
     },
   );

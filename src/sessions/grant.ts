@@ -17,18 +17,21 @@ export const tokenResponse = z
   .openapi('TokenResponse');
 
 /** The token response of API.md (login, MFA verify, refresh), with the refresh cookie. */
-export async function respondWithTokens(c: Context<AppEnv>, grant: SessionGrant, now: number) {
+export async function respondWithTokens(
+  c: Context<AppEnv>,
+  grant: SessionGrant,
+  now: number,
+  /** The write that makes the session exist: signing overlaps it, the answer waits for both. */
+  persisting: Promise<unknown> = Promise.resolve(),
+) {
   const config = c.var.config;
-  const accessToken = await signAccessToken(
-    config,
-    {
-      userId: grant.userId,
-      sessionId: grant.sessionId,
-      role: grant.role,
-      emailVerified: grant.emailVerified,
-    },
-    now,
-  );
+  const claims = {
+    userId: grant.userId,
+    sessionId: grant.sessionId,
+    role: grant.role,
+    emailVerified: grant.emailVerified,
+  };
+  const [accessToken] = await Promise.all([signAccessToken(config, claims, now), persisting]);
   const refreshExpiresIn = Math.max(0, Math.floor((grant.expiresAt - now) / 1000));
   setRefreshCookie(c, grant.refreshToken, refreshExpiresIn);
   c.header('Cache-Control', 'no-store');
