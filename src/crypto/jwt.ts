@@ -20,16 +20,26 @@ type KeyRing = {
 // Importing an RSA key is the expensive part of a first request: do it once per isolate and
 // per key set (tests run several key sets in one isolate).
 const rings = new Map<string, Promise<KeyRing>>();
+// The parsed key set is one object per cached config, so the hot path (every sign and verify)
+// finds its ring without serialising the key set; the map above shares a ring between configs.
+const ringOfKeys = new WeakMap<Config['JWT_SIGNING_KEYS'], Promise<KeyRing>>();
 
 export function keyRing(config: Config): Promise<KeyRing> {
-  const cacheKey = JSON.stringify(config.JWT_SIGNING_KEYS);
-  let ring = rings.get(cacheKey);
+  const keys = config.JWT_SIGNING_KEYS;
+  let ring = ringOfKeys.get(keys);
+  if (ring) return ring;
+  const cacheKey = JSON.stringify(keys);
+  ring = rings.get(cacheKey);
   if (!ring) {
-    ring = importRing(config.JWT_SIGNING_KEYS.keys);
+    ring = importRing(keys.keys);
     rings.set(cacheKey, ring);
-    // A failed import must not be cached forever: the next request tries again.
-    ring.catch(() => rings.delete(cacheKey));
   }
+  ringOfKeys.set(keys, ring);
+  // A failed import must not be cached forever: the next request tries again.
+  ring.catch(() => {
+    rings.delete(cacheKey);
+    ringOfKeys.delete(keys);
+  });
   return ring;
 }
 
