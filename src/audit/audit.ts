@@ -56,13 +56,8 @@ export function auditEvent(
   const now = Date.now();
   const id = uuidv7(now);
   const json = is(detail, SQL) ? detail : JSON.stringify(detail);
-  if (!onlyIf && !is(userId, SQL) && !is(detail, SQL)) {
-    const { ip, userAgent, requestId } = ctx;
-    return db
-      .insert(auditEvents)
-      .values({ id, at: now, type, userId, ip, userAgent, requestId, detail: json as string });
-  }
-  // Column order follows the table definition, which is what drizzle's INSERT ... SELECT lists.
+  // One form for every call: `onlyIf` defaults to true. Column order follows the table
+  // definition, which is what drizzle's INSERT ... SELECT lists.
   return db
     .insert(auditEvents)
     .select(

@@ -27,34 +27,20 @@ export async function openSession(
   const tokenHash = await sha256(refreshToken);
   const expiresAt = now + config.REFRESH_TOKEN_TTL * 1000;
   const tokenId = uuidv7(now);
-  const statements = onlyIf
-    ? ([
-        // Column order as in the table definitions, which drizzle's INSERT ... SELECT lists.
-        db
-          .insert(sessions)
-          .select(
-            sql`SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.ip}, ${meta.userAgent} WHERE ${onlyIf}`,
-          ),
-        db
-          .insert(refreshTokens)
-          .select(
-            sql`SELECT ${tokenId}, ${sessionId}, ${tokenHash}, NULL, NULL, ${now}, NULL, ${expiresAt} WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`,
-          ),
-      ] as const)
-    : ([
-        db.insert(sessions).values({
-          id: sessionId,
-          userId,
-          createdAt: now,
-          lastUsedAt: now,
-          expiresAt,
-          ip: meta.ip,
-          userAgent: meta.userAgent,
-        }),
-        db
-          .insert(refreshTokens)
-          .values({ id: tokenId, sessionId, tokenHash, createdAt: now, expiresAt }),
-      ] as const);
+  // INSERT ... SELECT so that one form serves both callers: `onlyIf` defaults to true. Column
+  // order is the table definitions', which is what drizzle's INSERT ... SELECT lists.
+  const statements = [
+    db
+      .insert(sessions)
+      .select(
+        sql`SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.ip}, ${meta.userAgent} WHERE ${onlyIf ?? sql`1`}`,
+      ),
+    db
+      .insert(refreshTokens)
+      .select(
+        sql`SELECT ${tokenId}, ${sessionId}, ${tokenHash}, NULL, NULL, ${now}, NULL, ${expiresAt} WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`,
+      ),
+  ] as const;
   return { sessionId, refreshToken, expiresAt, statements };
 }
 
