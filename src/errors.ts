@@ -60,6 +60,11 @@ export class ApiError extends Error {
   }
 }
 
+/** 422 `validation_failed` with one entry per field: schema failures and policy failures alike. */
+export function invalidFields(errors: FieldError[]): ApiError {
+  return new ApiError('validation_failed', 'Some fields are not valid.', { members: { errors } });
+}
+
 /** A store did not answer: retryable, and never a 401 that would make a client drop its session. */
 export function unavailable(): ApiError {
   return new ApiError('service_unavailable', 'Try again shortly.', {

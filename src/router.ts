@@ -1,19 +1,18 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './env';
-import { ApiError, type FieldError } from './errors';
+import { invalidFields } from './errors';
 
 /** A router whose request validation failures become 422 `validation_failed` problems. */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (result.success) return;
-      const errors: FieldError[] = result.error.issues.map((issue) => ({
-        path: issue.path.map(String).join('.') || '(body)',
-        message: issue.message,
-      }));
-      throw new ApiError('validation_failed', 'Some fields are not valid.', {
-        members: { errors },
-      });
+      throw invalidFields(
+        result.error.issues.map((issue) => ({
+          path: issue.path.map(String).join('.') || '(body)',
+          message: issue.message,
+        })),
+      );
     },
   });
 }

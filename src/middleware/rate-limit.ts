@@ -26,7 +26,7 @@ function headers(decision: RateDecision, windowSeconds: number): Record<string, 
 }
 
 /** Throws 429 `rate_limited` with Retry-After when `key` is over `rate`. */
-export async function enforce(
+async function enforce(
   c: Context<AppEnv>,
   name: string,
   key: string,

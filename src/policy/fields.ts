@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { commonPasswords } from '../db/schema';
-import { ApiError } from '../errors';
+import { invalidFields } from '../errors';
 import { canonicalEmail, emailProblem } from './email';
 import { MAX_PASSWORD_LENGTH, checkPassword } from './password';
 
@@ -46,12 +46,8 @@ export async function validNewPassword(
     minLength: config.MIN_PASSWORD_LENGTH,
     productName: config.PRODUCT_NAME,
   });
-  let problem = result.ok ? null : result.problem;
-  if (result.ok && (await isCommonPassword(db, result.password))) problem = 'is too common';
-  if (result.ok && problem === null) return result.password;
-  throw new ApiError('validation_failed', 'Some fields are not valid.', {
-    members: { errors: [{ path: field, message: problem! }] },
-  });
+  if (result.ok && !(await isCommonPassword(db, result.password))) return result.password;
+  throw invalidFields([{ path: field, message: result.ok ? 'is too common' : result.problem }]);
 }
 
 export async function isCommonPassword(db: Database, password: string): Promise<boolean> {

@@ -1,15 +1,15 @@
+import { base64url } from 'jose';
 import { and, desc, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { auditEvents, loginFailures, sessions, users, type UserRow } from '../db/schema';
 import { iso, toUserObject } from './users';
 
 /** Cursors are opaque to clients: the last id of a page (UUIDv7, time-ordered), base64url. */
-export const encodeCursor = (id: string) =>
-  btoa(id).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+export const encodeCursor = (id: string) => base64url.encode(id);
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (!cursor) return undefined;
   try {
-    const id = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    const id = new TextDecoder().decode(base64url.decode(cursor));
     return /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
   } catch {
     return undefined;
