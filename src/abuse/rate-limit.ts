@@ -15,7 +15,10 @@ export interface RateLimiter {
   hit(key: string, rate: Rate, now: number): Promise<RateDecision>;
 }
 
-type Local = { count: number; writtenAt: number };
+type Local = { count: number; writtenAt: number; readAt: number };
+// How often one isolate reads one counter from KV (and writes it: KV takes one write per second
+// per key). A read is already up to a minute stale elsewhere (KV caches reads for 60 s).
+const KV_INTERVAL_MS = 1000;
 const MAX_LOCAL_ENTRIES = 10_000;
 // Per isolate: exact for every request this isolate serves, whatever KV says.
 const local = new Map<string, Local>();
@@ -25,7 +28,8 @@ const local = new Map<string, Local>();
  * - KV has no increment, so the count is max(this isolate's exact count, KV's count) + 1: a
  *   stale or lost KV value can only make this isolate count *more*, never fewer, than it saw.
  * - KV takes one write per second per key, so an isolate writes a key at most once a second (in
- *   the background); bursts in between are still counted in memory.
+ *   the background); bursts in between are still counted in memory. It also reads a key at most
+ *   once a second: in between, its own count, which took in the last value read, decides.
  * - What can be lost is increments made by *other* isolates in the same second, and other
  *   locations' counts for up to a minute: an attacker gains at most that, never a reset.
  * A KV failure fails open to the in-memory count: rate limiting protects capacity, it does
@@ -42,12 +46,13 @@ export function kvRateLimiter(
       const windowStart = Math.floor(now / windowMs) * windowMs;
       const storageKey = `ratelimit:${key}:${windowStart}`;
       const resetSeconds = Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
-      const mine = local.get(storageKey) ?? { count: 0, writtenAt: 0 };
+      const mine = local.get(storageKey) ?? { count: 0, writtenAt: 0, readAt: 0 };
 
       let shared = 0;
-      if (mine.count < rate.limit) {
+      if (mine.count < rate.limit && now - mine.readAt >= KV_INTERVAL_MS) {
         try {
           shared = Number(await kv.get(storageKey)) || 0;
+          mine.readAt = now;
         } catch (err) {
           onError(err);
         }
@@ -58,7 +63,7 @@ export function kvRateLimiter(
       }
       mine.count = count + 1;
       remember(storageKey, mine, now);
-      if (now - mine.writtenAt >= 1000) {
+      if (now - mine.writtenAt >= KV_INTERVAL_MS) {
         mine.writtenAt = now;
         const ttl = Math.max(60, rate.windowSeconds + 60);
         defer(kv.put(storageKey, String(mine.count), { expirationTtl: ttl }).catch(onError));

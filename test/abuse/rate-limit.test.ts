@@ -1,5 +1,6 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ipBucket } from '../../src/abuse/rate-limit';
+import { ipBucket, kvRateLimiter } from '../../src/abuse/rate-limit';
 import { call, expectProblem, json, uniqueEmail } from '../helpers';
 
 let n = 0;
@@ -86,6 +87,74 @@ describe('per-IP rate limits', () => {
     expect((await refresh()).status).toBe(401);
     expect((await refresh()).status).toBe(401);
     await expectProblem(await refresh(), 429, 'rate_limited');
+  });
+});
+
+describe('the KV counter behind the limits', () => {
+  /** A limiter on the real KV that counts its reads and runs deferred writes at once. */
+  function counted() {
+    const calls = { reads: 0, writes: 0 };
+    const kv = new Proxy(env.KV, {
+      get(target, prop) {
+        if (prop === 'get') calls.reads++;
+        if (prop === 'put') calls.writes++;
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const pending: Promise<unknown>[] = [];
+    const limiter = kvRateLimiter(
+      kv,
+      (work) => pending.push(work),
+      (err) => {
+        throw err;
+      },
+    );
+    return { limiter, calls, settle: () => Promise.all(pending) };
+  }
+  const rate = { limit: 100, windowSeconds: 3600 };
+  // Inside one window of `rate`, whatever the clock says when the test runs.
+  const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 1000;
+  let k = 0;
+  const freshKey = () => `counter-test-${++k}-${crypto.randomUUID()}`;
+
+  it('reads a counter from KV at most once a second per isolate, and counts every hit', async () => {
+    const { limiter, calls } = counted();
+    const key = freshKey();
+    const remaining = [];
+    for (const at of [0, 1, 500, 999])
+      remaining.push((await limiter.hit(key, rate, t0 + at)).remaining);
+    expect(calls.reads).toBe(1);
+    expect(remaining).toEqual([99, 98, 97, 96]);
+    await limiter.hit(key, rate, t0 + 1000);
+    expect(calls.reads).toBe(2);
+  });
+
+  it('takes in what other isolates wrote at its next read: the larger count wins', async () => {
+    const { limiter, settle } = counted();
+    const key = freshKey();
+    await limiter.hit(key, rate, t0);
+    await settle();
+    const storageKey = `ratelimit:${key}:${t0 - 1000}`;
+    expect(await env.KV.get(storageKey)).toBe('1');
+    // Another isolate has counted 40 hits meanwhile.
+    await env.KV.put(storageKey, '40');
+    expect((await limiter.hit(key, rate, t0 + 200)).remaining).toBe(98);
+    expect((await limiter.hit(key, rate, t0 + 1200)).remaining).toBe(59);
+    // And a stale, smaller KV value never lowers this isolate's count.
+    await env.KV.put(storageKey, '3');
+    expect((await limiter.hit(key, rate, t0 + 2400)).remaining).toBe(58);
+  });
+
+  it('refuses once the count reaches the limit without reading KV again', async () => {
+    const { limiter, calls } = counted();
+    const key = freshKey();
+    const small = { limit: 3, windowSeconds: 3600 };
+    const allowed = [];
+    for (let i = 0; i < 5; i++)
+      allowed.push((await limiter.hit(key, small, t0 + 2000 * i)).allowed);
+    expect(allowed).toEqual([true, true, true, false, false]);
+    expect(calls.reads).toBe(3);
   });
 });
 
