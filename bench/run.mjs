@@ -1,27 +1,30 @@
 #!/usr/bin/env node
-// `npm run bench`: load-tests the worker on `wrangler dev` (workerd through miniflare, local D1
-// and KV, exactly what `npm run dev` serves) from this separate Node process with autocannon on
-// 127.0.0.1, and prints one table plus bench/results.json. Every figure is also given as a ratio
-// to a baseline measured in the same run: the machine is shared and noisy, absolute numbers are not.
-// bench/README.md explains the rows, the targets and the findings; bench/lib/ holds the parts.
+// `npm run bench`: load-tests the worker on workerd (the bundle wrangler builds, served through
+// Miniflare with the local D1, KV and asset router that `npm run dev` uses, but without wrangler
+// dev's development proxy; BENCH_RUNTIME=wrangler-dev measures through it) from this separate Node
+// process with autocannon on 127.0.0.1, and prints one table plus bench/results.json. Every
+// figure is also given as a ratio to a baseline measured in the same run: the machine is shared
+// and noisy, absolute numbers are not. bench/README.md explains the runtime, the rows, the targets
+// and the findings; bench/lib/ holds the parts.
 //
 // What it runs, in order (all state under a fresh /tmp directory, removed at the end), each
-// wrangler command in a snapshot of the tree copied there (wrangler dev restarts the worker on
-// any file change, and the tree may be edited while the benchmark runs):
+// wrangler command in a snapshot of the tree copied there (the tree may be edited while the
+// benchmark runs):
 //   1. wrangler deploy --dry-run --env production --outdir <tmp>/bundle
 //   2. wrangler check startup --outfile <tmp>/startup-N.cpuprofile, 3 times
 //   3. wrangler d1 migrations apply DB --local --persist-to <tmp>/state
-//   4. wrangler dev --log-level=warn --ip 127.0.0.1 --persist-to <tmp>/state --env-file <tmp>/bench.env
-//      --var ISSUER:... --var RATE_LIMIT_*:999999/60   (the worker, fresh keys and state)
-//      the same with --var LOG_LEVEL:warn on its own state (one row: the access log's cost)
-//      wrangler dev -c bench/micro/wrangler.toml (the in-worker limits: PBKDF2, RS256, D1, KV)
+//   4. three workers on free ports, each built with `wrangler deploy --dry-run --outdir` and served
+//      by bench/lib/serve.mjs, with fresh keys (<tmp>/bench.env) and RATE_LIMIT_*=999999/60:
+//      the worker on <tmp>/state; the same with LOG_LEVEL=warn (one row: the access log's cost);
+//      bench/micro/ (the in-worker limits: PBKDF2, RS256, D1, KV)
 //   5. registers users and opens sessions, then measures every row with autocannon, bounded in
 //      time: BENCH_ROUNDS interleaved slices of BENCH_DURATION / BENCH_ROUNDS seconds per row.
 // Every process it starts runs in its own process group and is stopped by that id, also on failure.
 //
 // Environment: BENCH_DURATION (seconds per row, default 10), BENCH_ROUNDS (default 2),
 // BENCH_CONNECTIONS (default 10), BENCH_LOG_LEVEL (the worker's LOG_LEVEL; default its own,
-// info), BENCH_STRICT=1 (exit 1 when a target is missed).
+// info), BENCH_RUNTIME (workerd, the default, or wrangler-dev), BENCH_STRICT=1 (exit 1 when a
+// target is missed).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleSize } from './lib/bundle-size.mjs';

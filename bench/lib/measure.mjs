@@ -9,7 +9,7 @@ import { CONNECTIONS, DURATION, ROUNDS, WARMUP } from './settings.mjs';
  * `setupClient` (connections => autocannon's setupClient) and `afterSlice`.
  */
 export function row(key, name, base, spec) {
-  return { key, name, base, spec, slices: [] };
+  return { key, name, base, spec, slices: [], latencies: [] };
 }
 
 /** Each autocannon connection gets its own item (header or body), round-robin over `items`. */
@@ -29,18 +29,23 @@ export async function measure(rows, { beforeRound, rounds = ROUNDS } = {}) {
   for (let round = 0; round < rounds; round++) {
     await beforeRound?.(round);
     for (const r of rows) {
-      if (round === 0) await slice(r, WARMUP);
+      if (round === 0) await slice(r, WARMUP, { keep: false });
       r.slices.push(await slice(r, DURATION / rounds));
     }
   }
   return Object.fromEntries(rows.map((r) => [r.key, summarise(r)]));
 }
 
-/** One bounded autocannon run of a row. */
-async function slice(r, duration) {
+/**
+ * One bounded autocannon run of a row. autocannon's own percentiles come from a histogram of
+ * whole milliseconds, too coarse for a 1 ms request or a ratio near 1.2: the latency of every
+ * expected response is kept as measured (fractional ms) instead, unless this is the warm-up.
+ */
+async function slice(r, duration, { keep = true } = {}) {
   const { path, method = 'GET', headers, setupClient } = r.spec;
   const connections = r.spec.connections ?? CONNECTIONS;
-  const result = await autocannon({
+  const expect = r.spec.expect ?? 200;
+  const instance = autocannon({
     url: `${r.base}${path}`,
     method,
     connections,
@@ -50,11 +55,18 @@ async function slice(r, duration) {
     ...(headers ? { headers } : {}),
     setupClient: setupClient?.(connections) ?? (() => {}),
   });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (keep && String(status) === String(expect)) r.latencies.push(ms);
+  });
+  const result = await instance;
   await r.spec.afterSlice?.();
   return result;
 }
 
-/** All slices of a row together; p50 and p99 are the slices' percentiles weighted by count. */
+/** The `q` quantile (nearest rank) of sorted `xs`. */
+const quantile = (xs, q) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+
+/** All slices of a row together; p50, p99 and min over every expected response of the row. */
 function summarise(r) {
   const expect = String(r.spec.expect ?? 200);
   const out = {
@@ -69,8 +81,6 @@ function summarise(r) {
     statusCodes: {},
     sliceRps: [],
   };
-  let p50 = 0;
-  let p99 = 0;
   for (const result of r.slices) {
     const ok = result.statusCodeStats?.[expect]?.count ?? 0;
     let responses = 0;
@@ -85,13 +95,12 @@ function summarise(r) {
     out.socketErrors += result.errors;
     out.timeouts += result.timeouts;
     out.sliceRps.push(ok / result.duration);
-    p50 += result.latency.p50 * responses;
-    out.minMs = Math.min(out.minMs ?? Infinity, result.latency.min);
-    p99 += result.latency.p99 * responses;
   }
+  const sorted = r.latencies.sort((a, b) => a - b);
   out.rps = out.ok / out.durationSeconds;
-  out.p50Ms = out.requests ? p50 / out.requests : null;
-  out.p99Ms = out.requests ? p99 / out.requests : null;
+  out.p50Ms = sorted.length ? quantile(sorted, 0.5) : null;
+  out.p99Ms = sorted.length ? quantile(sorted, 0.99) : null;
+  out.minMs = sorted.length ? sorted[0] : null;
   log(
     `${r.name} c=${out.connections}: ${out.rps.toFixed(0)} req/s` +
       ` (slices ${out.sliceRps.map((x) => x.toFixed(0)).join(', ')}), p50 ${out.p50Ms?.toFixed(1)} ms,` +

@@ -11,9 +11,9 @@ import { TREE, tmp } from './workspace.mjs';
 const children = new Set();
 
 /** A wrangler command run to completion in the snapshot; its output, or an error. */
-export function runWrangler(args, what) {
+export function runWrangler(args, what, cwd = TREE) {
   const res = spawnSync(process.execPath, [WRANGLER, ...args], {
-    cwd: TREE,
+    cwd,
     env: wranglerEnv,
     encoding: 'utf8',
     timeout: 120_000,
@@ -27,9 +27,14 @@ export function runWrangler(args, what) {
 
 /** A long-running wrangler in its own process group, output to a log file under tmp. */
 export function startWrangler(name, args, cwd = TREE) {
+  return startNode(name, [WRANGLER, ...args], cwd);
+}
+
+/** A long-running Node script in its own process group, output to a log file under tmp. */
+export function startNode(name, args, cwd = TREE) {
   const logFile = join(tmp, `${name}.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [WRANGLER, ...args], {
+  const child = spawn(process.execPath, args, {
     cwd,
     env: wranglerEnv,
     stdio: ['ignore', out, out],

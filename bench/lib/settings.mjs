@@ -18,9 +18,17 @@ export const CHAINS = 40;
 export const PASSWORD = 'bench passphrase for load tests';
 // Unset: the worker's own default (wrangler.toml, `info`: one access-log line per request).
 export const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || undefined;
+// How the workers are served: `workerd` (Miniflare running wrangler's bundle, the default) or
+// `wrangler-dev` (what `npm run dev` serves, with its development proxy in front).
+export const RUNTIME = process.env.BENCH_RUNTIME || 'workerd';
+if (!['workerd', 'wrangler-dev'].includes(RUNTIME)) {
+  throw new Error(`BENCH_RUNTIME must be workerd or wrangler-dev, not ${RUNTIME}`);
+}
 
 /** The environment of every wrangler process: no network calls of its own, no telemetry. */
 export const wranglerEnv = { ...process.env, ...offlineEnv, CI: 'true' };
 
-export const wranglerVersion = () =>
-  JSON.parse(readFileSync(join(ROOT, 'node_modules/wrangler/package.json'), 'utf8')).version;
+const version = (name) =>
+  JSON.parse(readFileSync(join(ROOT, `node_modules/${name}/package.json`), 'utf8')).version;
+export const wranglerVersion = () => version('wrangler');
+export const miniflareVersion = () => version('miniflare');

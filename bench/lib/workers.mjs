@@ -1,11 +1,13 @@
-// The three `wrangler dev` processes of a run, each on its own snapshot and free ports: the
-// worker, the same worker without its access log (LOG_LEVEL=warn, one row) and bench/micro/.
+// The three workers of a run, each on its own snapshot and free port: the worker, the same worker
+// without its access log (LOG_LEVEL=warn, one row) and bench/micro/. Each is served on workerd
+// through Miniflare by serve.mjs (BENCH_RUNTIME=workerd, the default) or by `wrangler dev`
+// (BENCH_RUNTIME=wrangler-dev); bench/README.md "Runtime" says why the default is the former.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSecret, generateSigningKey } from '../../scripts/lib/keys.mjs';
 import { log } from './log.mjs';
-import { freePort, startWrangler, waitReady } from './processes.mjs';
-import { LOG_LEVEL, MICRO_CONFIG } from './settings.mjs';
+import { freePort, runWrangler, startNode, startWrangler, waitReady } from './processes.mjs';
+import { LOG_LEVEL, MICRO_CONFIG, ROOT, RUNTIME } from './settings.mjs';
 import { TREE, snapshot, tmp } from './workspace.mjs';
 
 // The rate-limit format allows at most six digits: far above what one client IP sends here.
@@ -32,17 +34,27 @@ export async function writeEnvFile() {
 }
 
 /**
- * Starts the three workers, the main one on `state` (migrated), and waits until each answers.
- * Resolves their base URLs and the milliseconds the main worker took to answer its first request.
+ * One worker on workerd through Miniflare: wrangler builds the bundle `wrangler deploy` would
+ * upload (the top-level environment, as `wrangler dev` builds it) and serve.mjs serves it with the
+ * bindings wrangler derives from `config`, state under `persist`.
  */
-export async function startWorkers(envFile, state) {
-  const ports = await Promise.all(Array.from({ length: 6 }, freePort));
-  const base = `http://127.0.0.1:${ports[0]}`;
-  const quietBase = `http://127.0.0.1:${ports[2]}`;
-  const microBase = `http://127.0.0.1:${ports[4]}`;
-  const dev = (port, inspector, persist, ...more) => [
+function serveDirect(name, { tree, config, envFile, persist, port, vars }) {
+  const bundle = join(tmp, `bundle-${name}`);
+  runWrangler(['deploy', '--dry-run', '-c', config, '--outdir', bundle], `${name}: build`, tree);
+  const options = join(tmp, `${name}.json`);
+  writeFileSync(
+    options,
+    JSON.stringify({ config: join(tree, config), bundle, envFile, persist, port, vars }),
+  );
+  return startNode(name, [join(ROOT, 'bench/lib/serve.mjs'), options], tree);
+}
+
+/** One worker on `wrangler dev`, its inspector on a free port of its own. */
+async function serveWithWranglerDev(name, { tree, config, envFile, persist, port, vars }) {
+  const args = [
     'dev',
-    ...more,
+    '-c',
+    config,
     '--ip',
     '127.0.0.1',
     '--port',
@@ -50,37 +62,62 @@ export async function startWorkers(envFile, state) {
     '--inspector-ip',
     '127.0.0.1',
     '--inspector-port',
-    String(inspector),
+    String(await freePort()),
     '--log-level=warn',
     '--show-interactive-dev-session=false',
     '--persist-to',
     persist,
     '--env-file',
     envFile,
+    ...Object.entries(vars).flatMap(([key, value]) => ['--var', `${key}:${value}`]),
   ];
-  const workerVars = (origin) => [
-    '--var',
-    `ISSUER:${origin}`,
-    ...(LOG_LEVEL ? ['--var', `LOG_LEVEL:${LOG_LEVEL}`] : []),
-    ...LIMITED.flatMap((name) => ['--var', `RATE_LIMIT_${name}:${GENEROUS}`]),
-  ];
-  const shown = (args) => `wrangler ${args.join(' ').replaceAll(tmp, '<tmp>')}`;
+  log(`${name}: wrangler ${args.join(' ').replaceAll(tmp, '<tmp>')}`);
+  return startWrangler(name, args, tree);
+}
 
-  const workerArgs = [...dev(ports[0], ports[1], state), ...workerVars(base)];
-  log(`worker: ${shown(workerArgs)}`);
-  const worker = startWrangler('worker', workerArgs);
+const serve = RUNTIME === 'wrangler-dev' ? serveWithWranglerDev : serveDirect;
+
+/**
+ * Starts the three workers, the main one on `state` (migrated), and waits until each answers.
+ * Resolves their base URLs and the milliseconds the main worker took to answer its first request.
+ */
+export async function startWorkers(envFile, state) {
+  const [port, quietPort, microPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const base = `http://127.0.0.1:${port}`;
+  const quietBase = `http://127.0.0.1:${quietPort}`;
+  const microBase = `http://127.0.0.1:${microPort}`;
+  const workerVars = (origin) => ({
+    ISSUER: origin,
+    ...(LOG_LEVEL ? { LOG_LEVEL } : {}),
+    ...Object.fromEntries(LIMITED.map((name) => [`RATE_LIMIT_${name}`, GENEROUS])),
+  });
+  log(`runtime: ${RUNTIME}`);
+  const worker = await serve('worker', {
+    tree: TREE,
+    config: 'wrangler.toml',
+    envFile,
+    persist: state,
+    port,
+    vars: workerVars(base),
+  });
   const readyMs = await waitReady(worker, `${base}/health/live`);
   log(`worker answered its first request ${readyMs.toFixed(0)} ms after spawn`);
-  const quietArgs = [
-    ...dev(ports[2], ports[3], join(tmp, 'state-quiet')),
-    ...workerVars(quietBase),
-    '--var',
-    'LOG_LEVEL:warn',
-  ];
-  const microArgs = dev(ports[4], ports[5], join(tmp, 'micro-state'), '-c', MICRO_CONFIG);
-  log(`micro: ${shown(microArgs)}`);
-  const quiet = startWrangler('worker-quiet', quietArgs, snapshot(join(tmp, 'tree-quiet'), TREE));
-  const micro = startWrangler('micro', microArgs, snapshot(join(tmp, 'tree-micro'), TREE));
+  const quiet = await serve('worker-quiet', {
+    tree: snapshot(join(tmp, 'tree-quiet'), TREE),
+    config: 'wrangler.toml',
+    envFile,
+    persist: join(tmp, 'state-quiet'),
+    port: quietPort,
+    vars: { ...workerVars(quietBase), LOG_LEVEL: 'warn' },
+  });
+  const micro = await serve('micro', {
+    tree: snapshot(join(tmp, 'tree-micro'), TREE),
+    config: MICRO_CONFIG,
+    envFile,
+    persist: join(tmp, 'micro-state'),
+    port: microPort,
+    vars: {},
+  });
   await Promise.all([
     waitReady(quiet, `${quietBase}/health/live`),
     waitReady(micro, `${microBase}/noop`),
