@@ -89,3 +89,27 @@ export function refresh(refreshToken: string, overrides?: Record<string, unknown
 export async function me(accessToken: string) {
   return call('/users/me', bearer(accessToken));
 }
+
+const KV_READS = new Set(['get', 'getWithMetadata', 'list']);
+const KV_WRITES = new Set(['put', 'delete']);
+
+/**
+ * The real KV binding, counting its operations into `counts`: reads are `get` (a bulk get of
+ * several keys is one), `getWithMetadata` and `list`; writes are `put` and `delete`.
+ */
+export function countingKv(counts = { kvReads: 0, kvWrites: 0 }) {
+  const kv = new Proxy(env.KV, {
+    get(target, prop) {
+      if (typeof prop === 'string' && (KV_READS.has(prop) || KV_WRITES.has(prop))) {
+        return (...args: unknown[]) => {
+          if (KV_READS.has(prop)) counts.kvReads++;
+          else counts.kvWrites++;
+          return (target[prop as 'get'] as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { kv, counts };
+}

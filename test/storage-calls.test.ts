@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../src/env';
 import { requireAuth } from '../src/middleware/bearer';
 import { requestContext } from '../src/middleware/context';
-import { bearer, call, json, signedIn } from './helpers';
+import { bearer, call, countingKv, json, signedIn } from './helpers';
 
 type Usage = {
   /** One per `first`/`all`/`run`/`raw`/`exec` call and one per `batch`, whatever its size. */
@@ -25,9 +25,6 @@ type Usage = {
 
 const READ_ONLY = /^\s*select\b/i;
 const STATEMENT_RUNS = new Set(['first', 'all', 'run', 'raw']);
-const KV_READS = new Set(['get', 'getWithMetadata', 'list']);
-const KV_WRITES = new Set(['put', 'delete']);
-
 /** Real D1 and KV bindings that count what goes through them; statements are unwrapped for batch. */
 function countingBindings() {
   const usage: Usage = { d1RoundTrips: 0, d1Reads: 0, d1Writes: 0, kvReads: 0, kvWrites: 0 };
@@ -89,19 +86,7 @@ function countingBindings() {
     },
   });
 
-  const KV = new Proxy(env.KV, {
-    get(target, prop) {
-      if (typeof prop === 'string' && (KV_READS.has(prop) || KV_WRITES.has(prop))) {
-        return (...args: unknown[]) => {
-          if (KV_READS.has(prop)) usage.kvReads++;
-          else usage.kvWrites++;
-          return (target[prop as 'get'] as (...a: unknown[]) => unknown)(...args);
-        };
-      }
-      return forward(target, prop);
-    },
-  });
-
+  const { kv: KV } = countingKv(usage);
   return { bindings: { DB, KV }, usage, sqlLog };
 }
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { ipBucket, kvRateLimiter } from '../../src/abuse/rate-limit';
-import { call, expectProblem, json, uniqueEmail } from '../helpers';
+import { call, countingKv, expectProblem, json, uniqueEmail } from '../helpers';
 
 let n = 0;
 /** A fresh documentation-range address per test, so limits never leak between tests. */
@@ -91,17 +91,9 @@ describe('per-IP rate limits', () => {
 });
 
 describe('the KV counter behind the limits', () => {
-  /** A limiter on the real KV that counts its reads and runs deferred writes at once. */
+  /** A limiter on the real KV that counts its calls and keeps its deferred writes to await. */
   function counted() {
-    const calls = { reads: 0, writes: 0 };
-    const kv = new Proxy(env.KV, {
-      get(target, prop) {
-        if (prop === 'get') calls.reads++;
-        if (prop === 'put') calls.writes++;
-        const value = Reflect.get(target, prop);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const { kv, counts: calls } = countingKv();
     const pending: Promise<unknown>[] = [];
     const limiter = kvRateLimiter(
       kv,
@@ -124,10 +116,10 @@ describe('the KV counter behind the limits', () => {
     const remaining = [];
     for (const at of [0, 1, 500, 999])
       remaining.push((await limiter.hit(key, rate, t0 + at)).remaining);
-    expect(calls.reads).toBe(1);
+    expect(calls.kvReads).toBe(1);
     expect(remaining).toEqual([99, 98, 97, 96]);
     await limiter.hit(key, rate, t0 + 1000);
-    expect(calls.reads).toBe(2);
+    expect(calls.kvReads).toBe(2);
   });
 
   it('takes in what other isolates wrote at its next read: the larger count wins', async () => {
@@ -154,7 +146,7 @@ describe('the KV counter behind the limits', () => {
     for (let i = 0; i < 5; i++)
       allowed.push((await limiter.hit(key, small, t0 + 2000 * i)).allowed);
     expect(allowed).toEqual([true, true, true, false, false]);
-    expect(calls.reads).toBe(3);
+    expect(calls.kvReads).toBe(3);
   });
 });
 
