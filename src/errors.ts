@@ -7,9 +7,11 @@ const STATUS = {
   unauthorized: 401,
   invalid_credentials: 401,
   invalid_refresh_token: 401,
+  refresh_token_missing: 401,
   refresh_token_reused: 401,
   invalid_mfa_code: 401,
   forbidden: 403,
+  invalid_current_password: 403,
   account_disabled: 403,
   email_not_verified: 403,
   csrf_rejected: 403,
@@ -30,11 +32,35 @@ const STATUS = {
 
 export type ErrorCode = keyof typeof STATUS;
 
-const TITLES: Partial<Record<ErrorCode, string>> = {
-  invalid_credentials: 'Invalid email or password',
-  unauthorized: 'Authentication required',
-  validation_failed: 'The request is not valid',
-  internal_error: 'Internal server error',
+/**
+ * The `title` of each problem: a short sentence for the person reading it, the same for every
+ * occurrence of the code (RFC 9457 §3.1.3). `detail` says what happened in this request.
+ */
+export const TITLES: Record<ErrorCode, string> = {
+  invalid_request: 'The request could not be read',
+  invalid_token: 'This link is invalid or has expired',
+  unauthorized: 'Sign-in required',
+  invalid_credentials: 'Wrong email or password',
+  invalid_refresh_token: 'The session has ended',
+  refresh_token_missing: 'No refresh token was sent',
+  refresh_token_reused: 'The session was ended for safety',
+  invalid_mfa_code: 'Wrong verification code',
+  forbidden: 'You do not have access to this',
+  invalid_current_password: 'Wrong current password',
+  account_disabled: 'This account is disabled',
+  email_not_verified: 'Email address not confirmed yet',
+  csrf_rejected: 'Request refused: it did not come from an allowed site',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  email_taken: 'An account with this email already exists',
+  last_admin: 'The last admin must stay an admin',
+  mfa_already_enabled: 'Two-factor authentication is already on',
+  payload_too_large: 'The request body is too large',
+  unsupported_media_type: 'The request body must be JSON',
+  validation_failed: 'Some fields are not valid',
+  account_locked: 'Too many failed attempts',
+  rate_limited: 'Too many requests',
+  internal_error: 'Something went wrong on our side',
   server_misconfigured: 'The server is misconfigured',
   service_unavailable: 'The service is temporarily unavailable',
 };
@@ -42,7 +68,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
 export type FieldError = { path: string; message: string };
 
 export class ApiError extends Error {
-  readonly status: (typeof STATUS)[ErrorCode] | 400;
+  readonly status: (typeof STATUS)[ErrorCode] | 400 | 403;
   constructor(
     readonly code: ErrorCode,
     /** Safe to show to the client. Anything an attacker could use belongs in the log instead. */
@@ -51,8 +77,11 @@ export class ApiError extends Error {
     readonly extra: {
       members?: Record<string, unknown>;
       headers?: Record<string, string>;
-      /** Only where API.md gives one code two statuses (invalid_mfa_code: 401 verify, 400 enable). */
-      status?: 400;
+      /**
+       * Only where API.md gives one code several statuses: invalid_mfa_code is 401 at sign-in,
+       * 400 when confirming enrolment, 403 as a signed-in user's proof.
+       */
+      status?: 400 | 403;
     } = {},
   ) {
     super(detail ?? code);
@@ -75,10 +104,10 @@ export function unavailable(): ApiError {
 export function problem(c: Context, err: ApiError): Response {
   const body: Record<string, unknown> = {
     type: `urn:edge-auth:problem:${err.code}`,
-    title: TITLES[err.code] ?? sentence(err.code),
+    title: TITLES[err.code],
     status: err.status,
     code: err.code,
-    detail: err.detail ?? TITLES[err.code] ?? sentence(err.code),
+    detail: err.detail ?? `${TITLES[err.code]}.`,
   };
   Object.assign(body, err.extra.members);
   const requestId = c.get('requestId');
@@ -89,9 +118,4 @@ export function problem(c: Context, err: ApiError): Response {
   if (err.status === 401) c.header('WWW-Authenticate', 'Bearer');
   for (const [name, value] of Object.entries(err.extra.headers ?? {})) c.header(name, value);
   return c.body(JSON.stringify(body), err.status);
-}
-
-function sentence(code: string): string {
-  const s = code.replaceAll('_', ' ');
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -8,7 +8,7 @@ import { ApiError, problem, unavailable, type ErrorCode } from './errors';
 import { guardBindings, StorageUnavailable } from './storage-guard';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/context';
-import { limitBody, requireJsonBody } from './middleware/json-body';
+import { jsonBodyOnly } from './middleware/json-body';
 import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
 import { createRouter } from './router';
@@ -24,7 +24,7 @@ import { wellKnown } from './routes/well-known';
 
 const app = createRouter();
 
-app.use('*', securityHeaders, requestContext, cors, limitBody, requireJsonBody, guardOrigin);
+app.use('*', securityHeaders, requestContext, cors, jsonBodyOnly, guardOrigin);
 
 app.route('/', wellKnown);
 app.route('/', health);
@@ -63,6 +63,20 @@ app.get('/docs', async (c, next) => {
     title: 'Edge auth worker API',
     baseUrl: '/docs-assets',
   })(c, next);
+});
+
+// Swagger UI's files (public/, copied by `npm install`) come through the worker like every other
+// response: the same security headers and X-Request-Id, and a missing file is a problem, not an
+// empty 404 a browser would cache.
+app.get('/docs-assets/*', async (c) => {
+  const asset = await c.env.ASSETS.fetch(c.req.raw);
+  if (asset.status !== 200 && asset.status !== 304) {
+    throw new ApiError('not_found', 'No such file.');
+  }
+  const res = new Response(asset.body, asset);
+  res.headers.set('Cache-Control', 'public, max-age=86400');
+  res.headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  return res;
 });
 
 // A known path with another method is 405 with `Allow`, not 404 (THREATS D8).

@@ -32,7 +32,13 @@ export function json(body: unknown, headers: Record<string, string> = {}): Reque
 export async function expectProblem(res: Response, status: number, code: string) {
   const { expect } = await import('vitest');
   expect(res.headers.get('Content-Type')).toBe('application/problem+json');
-  const body = (await res.json()) as { status: number; code: string };
+  const body = (await res.json()) as {
+    status: number;
+    code: string;
+    title: string;
+    detail: string;
+    [member: string]: unknown;
+  };
   expect({ status: res.status, code: body.code }).toEqual({ status, code });
   expect(body.status).toBe(status);
   return body;

@@ -179,9 +179,52 @@ describe('unexpected errors', () => {
       },
     );
     const body = await expectProblem(res, 500, 'internal_error');
-    expect(body).toMatchObject({ request_id: 'boom', detail: 'Internal server error' });
+    expect(body).toMatchObject({ request_id: 'boom', detail: 'Something went wrong on our side.' });
     expect(JSON.stringify(body)).not.toMatch(/stack|at |Error:/);
     expect(error).toHaveBeenCalled();
     error.mockRestore();
+  });
+});
+
+describe('Swagger UI’s static files', () => {
+  it('are served with the same security headers and X-Request-Id as every response', async () => {
+    const res = await call('/docs-assets/swagger-ui-dist/swagger-ui.css', {
+      headers: { 'X-Request-Id': 'asset-1' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/css/);
+    expect(res.headers.get('X-Request-Id')).toBe('asset-1');
+    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    expect(res.headers.get('Strict-Transport-Security')).toMatch(/max-age=\d+; includeSubDomains/);
+    expect(res.headers.get('Content-Security-Policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('Cross-Origin-Resource-Policy')).toBe('same-origin');
+    expect(res.headers.get('Cache-Control')).toBe('public, max-age=86400');
+    expect((await res.text()).length).toBeGreaterThan(1000);
+  });
+
+  it('answer a missing file with a problem, not an empty 404 a browser caches', async () => {
+    const res = await call('/docs-assets/nope.js', { headers: { 'X-Request-Id': 'asset-2' } });
+    const body = await expectProblem(res, 404, 'not_found');
+    expect(body.request_id).toBe('asset-2');
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+  });
+});
+
+describe('problem titles are written for people', () => {
+  it.each([
+    ['csrf_rejected', /allowed site/],
+    ['invalid_mfa_code', /^Wrong verification code$/],
+    ['invalid_current_password', /^Wrong current password$/],
+  ])('%s', async (code, title) => {
+    const { TITLES } = await import('../src/errors');
+    expect(TITLES[code as keyof typeof TITLES]).toMatch(title);
+  });
+
+  it('every code has its own title, a phrase and not an identifier', async () => {
+    const { TITLES } = await import('../src/errors');
+    for (const [code, title] of Object.entries(TITLES)) {
+      expect(title, code).toMatch(/^[A-Z][^_]+[^.]$/);
+    }
   });
 });

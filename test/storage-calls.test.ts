@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../src/env';
 import { requireAuth } from '../src/middleware/bearer';
 import { requestContext } from '../src/middleware/context';
-import { bearer, call, countingKv, json, signedIn } from './helpers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import worker from '../src/index';
+import { bearer, call, countingKv, json, register, signedIn, uniqueEmail } from './helpers';
 
 type Usage = {
   /** One per `first`/`all`/`run`/`raw`/`exec` call and one per `batch`, whatever its size. */
@@ -181,4 +183,31 @@ describe('storage calls per route', () => {
     expect(status).toBe(401);
     expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 2, d1Writes: 2 });
   });
+
+  it.each(['/auth/email/resend', '/auth/password/forgot'])(
+    '%s answers after the same storage calls for every address (C3, C4)',
+    async (path) => {
+      const unverified = await register();
+      const verified = await register();
+      await env.DB.prepare('UPDATE users SET email_verified_at = 1 WHERE id = ?')
+        .bind(verified.user.id)
+        .run();
+      const before: Usage[] = [];
+      for (const email of [uniqueEmail('nobody'), unverified.email, verified.email]) {
+        const { bindings, usage } = countingBindings();
+        const ctx = createExecutionContext();
+        const request = new Request(`https://auth.test${path}`, json({ email }));
+        const res = await worker.fetch(request, { ...env, ...bindings } as Env, ctx);
+        // What the response waited for, before anything deferred runs.
+        before.push(withoutRateLimit({ ...usage }));
+        expect(res.status).toBe(202);
+        await waitOnExecutionContext(ctx);
+      }
+      // Unknown, unverified and verified: the response waited for exactly the same calls (the
+      // lookup that starts the deferred work is already in flight, for every address alike).
+      expect(before[1]).toEqual(before[0]);
+      expect(before[2]).toEqual(before[0]);
+      expect(before[0]!.d1Writes + before[0]!.kvWrites).toBe(0);
+    },
+  );
 });

@@ -49,13 +49,16 @@ describe('sessions and tokens (B)', () => {
 });
 
 describe('input handling (D)', () => {
-  it('D1: a JSON content type with an empty body is 400 invalid_request', async () => {
+  it('D1: a JSON content type with an empty body is a request without a body: 422, never 400', async () => {
     const res = await call('/auth/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '',
     });
-    await expectProblem(res, 400, 'invalid_request');
+    const body = await expectProblem(res, 422, 'validation_failed');
+    expect(body).toMatchObject({
+      errors: expect.arrayContaining([expect.objectContaining({ path: 'email' })]),
+    });
   });
 
   it('D5: __proto__, constructor and prototype keys neither escalate nor pollute', async () => {

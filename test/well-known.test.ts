@@ -24,3 +24,18 @@ describe('GET /.well-known/jwks.json', () => {
     expect(other.status).toBe(200);
   });
 });
+
+describe('GET /.well-known/openid-configuration', () => {
+  it('lists only what the worker implements, and every URL it lists answers', async () => {
+    const res = await call('/.well-known/openid-configuration');
+    const doc = (await res.json()) as Record<string, string>;
+    expect(Object.keys(doc).sort()).toEqual(['issuer', 'jwks_uri', 'service_documentation']);
+    // No token or authorization endpoint: the worker is not an OAuth server, and a generic OIDC
+    // client must not discover /auth/login as one.
+    expect(JSON.stringify(doc)).not.toContain('/auth/login');
+    for (const member of ['jwks_uri', 'service_documentation']) {
+      const path = new URL(doc[member]!).pathname;
+      expect((await call(path)).status, member).toBe(200);
+    }
+  });
+});

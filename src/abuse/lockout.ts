@@ -1,11 +1,18 @@
-import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
-import { loginFailures, users, type UserRow } from '../db/schema';
+import { loginFailures, mfaChallenges, users, type UserRow } from '../db/schema';
+import { ApiError } from '../errors';
+
+// One count per canonical email covers every proof of identity: a password (login, or a signed-in
+// user's current password) and a second-factor code. Each proof claims an attempt before it is
+// checked; a failure keeps it, so LOCKOUT_THRESHOLD failures of any mix lock the email, and while
+// it is locked every proof for it answers 423 without being checked.
 
 export type Claim =
-  { allowed: true; attempt: number } | { allowed: false; retryAfterSeconds: number };
+  | { allowed: true; attempt: number }
+  | { allowed: false; retryAfterSeconds: number; lockSet: boolean };
 
 /**
  * Claims one login attempt for `email` before its password is checked. One UPSERT counts it:
@@ -49,17 +56,63 @@ export async function claimLoginAttempt(
   if (attempt !== undefined && attempt <= config.LOCKOUT_THRESHOLD) {
     return { claim: { allowed: true, attempt }, user };
   }
-  // Locked, or a parallel attempt beyond the threshold whose lock is being set right now.
-  const until = state[0]?.lockedUntil ?? now + config.LOCKOUT_DURATION * 1000;
+  // Locked, or an attempt beyond the threshold whose lock is not set yet (a parallel failure is
+  // about to set it, or the attempts so far were right passwords awaiting their second factor).
+  const lockedUntil = state[0]?.lockedUntil ?? null;
+  const until = lockedUntil ?? now + config.LOCKOUT_DURATION * 1000;
   return {
-    claim: { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) },
+    claim: {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)),
+      lockSet: lockedUntil !== null && lockedUntil > now,
+    },
     user,
   };
 }
 
 /**
+ * The 423 for a refused claim. If the count is past the threshold but no lock is set yet, it is
+ * set now (once, audited once), so the lock's time is exact and open challenges are spent.
+ */
+export async function refusal(
+  db: Database,
+  config: Config,
+  ctx: AuditContext,
+  email: string,
+  userId: string | null,
+  claim: Extract<Claim, { allowed: false }>,
+  now: number,
+): Promise<ApiError> {
+  if (!claim.lockSet) await db.batch(lockStatements(db, config, ctx, email, userId, now));
+  return lockedError(claim.retryAfterSeconds);
+}
+
+export function lockedError(retryAfterSeconds: number): ApiError {
+  return new ApiError('account_locked', 'Too many failed attempts; try again later.', {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+}
+
+/** What a failed proof adds to its audit row: the lock, when this failure reaches the threshold. */
+export function failureStatements(
+  db: Database,
+  config: Config,
+  ctx: AuditContext,
+  email: string,
+  userId: string | null,
+  attempt: number,
+  now: number,
+) {
+  return attempt >= config.LOCKOUT_THRESHOLD
+    ? lockStatements(db, config, ctx, email, userId, now)
+    : [];
+}
+
+/**
  * The statements that lock the email once a failure reaches the threshold: the lock (never
- * extending one that is already set) and its audit row, written only if the lock was.
+ * extending one that is already set), its audit row (written only if the lock was), and the
+ * spending of every open second-factor challenge of the email's account, so a lock can never be
+ * waited out with a challenge opened before it.
  */
 export function lockStatements(
   db: Database,
@@ -83,10 +136,48 @@ export function lockStatements(
       { email, until: new Date(until).toISOString() },
       sql`changes() = 1`,
     ),
+    db
+      .update(mfaChallenges)
+      .set({ usedAt: now })
+      .where(
+        and(
+          isNull(mfaChallenges.usedAt),
+          sql`${mfaChallenges.userId} IN (SELECT id FROM users WHERE email = ${email})`,
+        ),
+      ),
   ] as const;
 }
 
-/** A successful login (or a password reset) clears the count and any lock. */
-export function clearFailuresStatement(db: Database, email: string, onlyIf?: SQL) {
+/**
+ * A successful proof clears the count, but never a lock: a lock set by a parallel failure while
+ * this proof was being checked stays, so no factor's success lifts it.
+ */
+export function clearFailuresStatement(db: Database, email: string, now: number, onlyIf?: SQL) {
+  const unlocked = or(
+    isNull(loginFailures.lockedUntil),
+    sql`${loginFailures.lockedUntil} <= ${now}`,
+  );
+  return db.delete(loginFailures).where(and(eq(loginFailures.email, email), unlocked, onlyIf));
+}
+
+/** A password reset proves the mailbox, not a guess: it lifts the lock too (API.md). */
+export function liftLockStatement(db: Database, email: string, onlyIf?: SQL) {
   return db.delete(loginFailures).where(and(eq(loginFailures.email, email), onlyIf));
+}
+
+/**
+ * The right password of an account with a second factor: the attempt it claimed is given back,
+ * so opening challenges costs nothing and only failures count. Earlier failures stay counted.
+ */
+export function refundAttemptStatement(db: Database, email: string) {
+  return db
+    .update(loginFailures)
+    .set({ failures: sql`MAX(${loginFailures.failures} - 1, 0)` })
+    .where(
+      and(
+        eq(loginFailures.email, email),
+        isNull(loginFailures.lockedUntil),
+        gt(loginFailures.failures, 0),
+      ),
+    );
 }

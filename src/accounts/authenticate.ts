@@ -1,4 +1,9 @@
-import { claimLoginAttempt, clearFailuresStatement, lockStatements } from '../abuse/lockout';
+import {
+  claimLoginAttempt,
+  clearFailuresStatement,
+  failureStatements,
+  refusal,
+} from '../abuse/lockout';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import { DUMMY_HASH, verifyPassword } from '../crypto/password';
@@ -9,35 +14,44 @@ import { canonicalEmail } from '../policy/email';
 
 export type Authenticated = {
   user: UserRow;
-  /** The NFKC form that was verified, for a re-hash with current parameters. */
+  /** The normalised password that was verified, for a re-hash with current parameters. */
   password: string;
   needsRehash: boolean;
-  /** Clears the failure count; the caller puts it in the batch that opens the session. */
+  /** This proof's place in the email's count, for a second factor checked in the same request. */
+  attempt: number;
+  /** Clears the failure count; the caller puts it in the batch that completes its change. */
   clearFailures: ReturnType<typeof clearFailuresStatement>;
 };
 
 /**
- * Email and password, guarded by the lockout. Every failure is the same 401 whether or not the
- * email has an account, and costs the same single PBKDF2 derivation (THREATS C1); a locked
- * email gets 423 without any password being checked, also for the right one.
+ * Why a password is checked. A sign-in failure is the same 401 for every email (THREATS C1); a
+ * signed-in user re-proving who they are gets 403, so a client's "401 means sign in again"
+ * never ends a session over a typo (API.md, Conventions).
+ */
+export type Purpose = 'login' | 'password_change' | 'mfa_setup' | 'mfa_disable';
+
+const wrongPassword = (via: Purpose) =>
+  via === 'login'
+    ? new ApiError('invalid_credentials', 'Invalid email or password.')
+    : new ApiError('invalid_current_password', 'The current password is not correct.');
+
+/**
+ * Email and (normalised) password, guarded by the lockout. Every failure costs the same single
+ * PBKDF2 derivation whether or not the email has an account; a locked email gets 423 without
+ * any password being checked, also for the right one.
  */
 export async function authenticate(
   db: Database,
   config: Config,
   ctx: AuditContext,
   rawEmail: string,
-  rawPassword: string,
-  via: 'login' | 'password_change' | 'mfa_disable' = 'login',
+  password: string,
+  via: Purpose = 'login',
 ): Promise<Authenticated> {
   const email = canonicalEmail(rawEmail);
   const now = Date.now();
   const { claim, user } = await claimLoginAttempt(db, config, email, now);
-  if (!claim.allowed) {
-    throw new ApiError('account_locked', 'Too many failed attempts; try again later.', {
-      headers: { 'Retry-After': String(claim.retryAfterSeconds) },
-    });
-  }
-  const password = rawPassword.normalize('NFKC');
+  if (!claim.allowed) throw await refusal(db, config, ctx, email, user?.id ?? null, claim, now);
   const check = await verifyPassword(
     password,
     user?.passwordHash ?? DUMMY_HASH,
@@ -45,22 +59,17 @@ export async function authenticate(
   );
   if (!user || !check.valid) {
     const userId = user?.id ?? null;
-    const failed = auditEvent(db, ctx, 'login.failed', userId, {
-      email,
-      attempt: claim.attempt,
-      via,
-    });
-    const locking = claim.attempt >= config.LOCKOUT_THRESHOLD;
     await db.batch([
-      failed,
-      ...(locking ? lockStatements(db, config, ctx, email, userId, now) : []),
+      auditEvent(db, ctx, 'login.failed', userId, { email, attempt: claim.attempt, via }),
+      ...failureStatements(db, config, ctx, email, userId, claim.attempt, now),
     ]);
-    throw new ApiError('invalid_credentials', 'Invalid email or password.');
+    throw wrongPassword(via);
   }
   return {
     user,
     password,
     needsRehash: check.needsRehash,
-    clearFailures: clearFailuresStatement(db, email),
+    attempt: claim.attempt,
+    clearFailures: clearFailuresStatement(db, email, now),
   };
 }

@@ -27,7 +27,9 @@ export type AuditType =
   | 'user.role_changed'
   | 'user.disabled'
   | 'user.enabled'
-  | 'sessions.revoked_by_admin';
+  | 'sessions.revoked_by_admin'
+  | 'mfa.removed_by_admin'
+  | 'access.denied';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;

@@ -1,4 +1,4 @@
-import { SignJWT, errors, importJWK, jwtVerify, type JWK } from 'jose';
+import { SignJWT, base64url, errors, importJWK, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
 import type { Config, RsaPrivateJwk } from '../config';
 import { sha256, uuidv7 } from './tokens';
@@ -122,6 +122,7 @@ export async function verifyAccessToken(
   token: string,
   now: number,
 ): Promise<AccessClaims | null> {
+  if (!isCanonicalCompactJws(token)) return null;
   const { verifiers } = await keyRing(config);
   try {
     const { payload } = await jwtVerify(
@@ -150,4 +151,25 @@ export async function verifyAccessToken(
     if (err instanceof errors.JOSEError) return null;
     throw err;
   }
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Three segments, each in the one base64url form of its bytes: no padding, no other characters,
+ * and no stray bits in the last character (RFC 7515 §2 and RFC 4648 §3.5). Decoders accept
+ * `sig==` or a flipped unused bit as the same bytes; refusing them means a token has exactly one
+ * spelling, so nothing keyed by the token's text can be dodged by re-spelling it (THREATS A17).
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split('.');
+  if (segments.length !== 3) return false;
+  return segments.every((segment) => {
+    if (!BASE64URL.test(segment) || segment.length % 4 === 1) return false;
+    try {
+      return base64url.encode(base64url.decode(segment)) === segment;
+    } catch {
+      return false;
+    }
+  });
 }

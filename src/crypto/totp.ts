@@ -1,3 +1,4 @@
+import { renderSVG } from 'uqr';
 import { timingSafeEqual } from './tokens';
 
 /** RFC 6238 with the parameters every authenticator app supports. */
@@ -82,3 +83,6 @@ export function otpauthUri(secret: Uint8Array, issuer: string, account: string):
   });
   return `otpauth://totp/${label}?${params.toString().replace(/\+/g, '%20')}`;
 }
+
+/** The URI as an SVG QR code for the enrolment page: one unit per module, a 4-module quiet zone. */
+export const qrSvg = (uri: string) => renderSVG(uri, { pixelSize: 1, border: 4 });

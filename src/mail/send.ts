@@ -7,12 +7,14 @@ import { mailTransport, type MailMessage } from './transport';
  * a failure is logged, never turned into an error.
  */
 export function sendLater(c: Context<AppEnv>, message: MailMessage) {
-  const transport = mailTransport(c.var.config, c.env, c.var.log);
-  c.executionCtx.waitUntil(
-    transport
-      .send(message)
-      .catch((err) => c.var.log.error('mail not sent', { error: String(err) })),
-  );
+  c.executionCtx.waitUntil(deliver(c, message));
+}
+
+/** Sends now, for work that already runs after the response; a failure is logged, not thrown. */
+export function deliver(c: Context<AppEnv>, message: MailMessage): Promise<void> {
+  return mailTransport(c.var.config, c.env, c.var.log)
+    .send(message)
+    .catch((err) => c.var.log.error('mail not sent', { error: String(err) }));
 }
 
 /** Links point at the web client's pages (APP_URL), never at the request's Host (THREATS D7). */

@@ -42,6 +42,16 @@ export const templates = {
       ],
       { url, label: 'Choose a new password' },
     ),
+  mfaEnabled: (to: string, product: string) =>
+    message(to, `Two-factor authentication was turned on for ${product}`, [
+      `Two-factor authentication was just turned on for your ${product} account. Signing in now needs a code from your authenticator app.`,
+      'If this was not you, someone has your password: reset it now, then ask support to remove the second factor.',
+    ]),
+  mfaResetByAdmin: (to: string, product: string) =>
+    message(to, `Two-factor authentication was removed from your ${product} account`, [
+      `An administrator removed two-factor authentication from your ${product} account and signed out every session.`,
+      'Sign in again and turn it back on from your account page. If you did not ask for this, contact support.',
+    ]),
   mfaDisabled: (to: string, product: string) =>
     message(to, `Two-factor authentication was turned off for ${product}`, [
       `Two-factor authentication was just turned off for your ${product} account, and your other sessions were signed out.`,

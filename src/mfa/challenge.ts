@@ -1,10 +1,16 @@
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import { claimLoginAttempt, clearFailuresStatement, lockStatements } from '../abuse/lockout';
+import {
+  claimLoginAttempt,
+  clearFailuresStatement,
+  failureStatements,
+  lockedError,
+  refusal,
+} from '../abuse/lockout';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
 import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
-import { mfaChallenges, users, type UserRow } from '../db/schema';
+import { loginFailures, mfaChallenges, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { openSession, type ClientMeta } from '../sessions/store';
 import { consumeFactor, readFactor } from './factors';
@@ -31,10 +37,12 @@ export async function createChallenge(db: Database, userId: string, now: number)
 const invalid = () => new ApiError('invalid_mfa_code', 'The code is not valid.');
 
 /**
- * Checks the second step. Each submission first claims one of the challenge's 5 attempts with a
- * conditional UPDATE (so parallel guesses cannot exceed them); a right code is then consumed by
- * consumeFactor, and the challenge spent in the same batch only if that consumption happened.
- * Failures are audited and count towards the email's lockout, like wrong passwords.
+ * Checks the second step. The email's lock is read first: while it is locked the answer is 423
+ * for any challenge of its account, even one the lock has spent. Each submission then claims one
+ * of the challenge's 5 attempts and one attempt of the email's lockout count, both before the
+ * code is checked, so parallel guesses cannot exceed either and opening more challenges buys no
+ * guesses: at most LOCKOUT_THRESHOLD wrong codes are ever checked per window. A right code is
+ * consumed by consumeFactor, and the challenge spent in the same batch only if that happened.
  */
 export async function verifyChallenge(
   db: Database,
@@ -51,7 +59,8 @@ export async function verifyChallenge(
     isNull(mfaChallenges.usedAt),
     gt(mfaChallenges.expiresAt, now),
   );
-  const [claimed, rows] = await db.batch([
+  const ownerId = sql`(SELECT user_id FROM mfa_challenges WHERE token_hash = ${tokenHash})`;
+  const [claimed, rows, locks] = await db.batch([
     db
       .update(mfaChallenges)
       .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
@@ -60,17 +69,26 @@ export async function verifyChallenge(
     db
       .select()
       .from(users)
-      .where(
-        sql`${users.id} = (SELECT user_id FROM mfa_challenges WHERE token_hash = ${tokenHash})`,
-      ),
+      .where(sql`${users.id} = ${ownerId}`),
+    db
+      .select({ lockedUntil: loginFailures.lockedUntil })
+      .from(loginFailures)
+      .where(sql`${loginFailures.email} = (SELECT email FROM users WHERE id = ${ownerId})`),
   ]);
-  const challenge = claimed[0];
   const user = rows[0];
-  if (!challenge || !user || user.disabledAt !== null) throw invalid();
+  if (!user || user.disabledAt !== null) throw invalid();
+  const lockedUntil = locks[0]?.lockedUntil;
+  if (lockedUntil != null && lockedUntil > now) {
+    throw lockedError(Math.ceil((lockedUntil - now) / 1000));
+  }
+  const challenge = claimed[0];
+  if (!challenge) throw invalid();
+  const { claim } = await claimLoginAttempt(db, config, user.email, now);
+  if (!claim.allowed) throw await refusal(db, config, ctx, user.email, user.id, claim, now);
 
   const factor = await readFactor(config, user, code, now);
   if (factor) {
-    // One batch: the code is used, the challenge spent, the session opened, the lockout
+    // One batch: the code is used, the challenge spent, the session opened, the failure count
     // cleared and the login audited, each only if the statement before it took effect
     // (changes()), so a failure anywhere leaves the code and the challenge unspent.
     const session = await openSession(db, config, user.id, meta, now, sql`changes() = 1`);
@@ -85,7 +103,7 @@ export async function verifyChallenge(
         )
         .returning({ id: mfaChallenges.id }),
       ...session.statements,
-      clearFailuresStatement(db, user.email, opened),
+      clearFailuresStatement(db, user.email, now, opened),
       auditEvent(
         db,
         ctx,
@@ -101,11 +119,12 @@ export async function verifyChallenge(
     if (spent.length === 1) return { user, session };
   }
 
-  const { claim } = await claimLoginAttempt(db, config, user.email, now);
-  const locking = !claim.allowed || claim.attempt >= config.LOCKOUT_THRESHOLD;
   await db.batch([
-    auditEvent(db, ctx, 'mfa.failed', user.id, { challenge_attempt: challenge.attempts }),
-    ...(locking ? lockStatements(db, config, ctx, user.email, user.id, now) : []),
+    auditEvent(db, ctx, 'mfa.failed', user.id, {
+      challenge_attempt: challenge.attempts,
+      attempt: claim.attempt,
+    }),
+    ...failureStatements(db, config, ctx, user.email, user.id, claim.attempt, now),
   ]);
   throw invalid();
 }

@@ -106,3 +106,20 @@ export function consumeFactor(db: Database, userId: string, factor: Factor, now:
     )
     .returning({ id: recoveryCodes.id });
 }
+
+/** Turns TOTP off: the secret, its state and every recovery code go (disable, admin removal). */
+export function removeFactorStatements(db: Database, userId: string, now: number) {
+  return [
+    db
+      .update(users)
+      .set({
+        totpSecret: null,
+        totpKeyVersion: null,
+        totpEnabledAt: null,
+        totpLastStep: null,
+        updatedAt: now,
+      })
+      .where(eq(users.id, userId)),
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+  ] as const;
+}

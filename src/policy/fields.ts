@@ -5,7 +5,7 @@ import type { Database } from '../db/client';
 import { commonPasswords } from '../db/schema';
 import { invalidFields } from '../errors';
 import { canonicalEmail, emailProblem } from './email';
-import { MAX_PASSWORD_LENGTH, checkPassword } from './password';
+import { MAX_PASSWORD_LENGTH, checkPassword, normalizePassword } from './password';
 
 /** An email field, canonicalised before it is validated, stored or compared. */
 export const emailField = z
@@ -19,16 +19,25 @@ export const emailField = z
   .openapi({ type: 'string', format: 'email', example: 'ana@example.com' });
 
 /**
- * A password offered at login: only the upper bound, refused before any hashing (a long input
- * must not buy CPU). Older accounts may predate the current policy, so nothing else is checked.
+ * Every password a client sends, new or offered as proof, in its one normalised form (see
+ * normalizePassword): at most MAX_PASSWORD_LENGTH code points after NFKC, whatever form it came
+ * in. The raw bound only keeps a huge input from costing CPU; it leaves room for decomposed
+ * input (128 Hangul syllables in NFD are 384 UTF-16 units). The new-password policy (minimum
+ * length, common passwords) is validNewPassword's.
  */
-export const loginPassword = z
+export const passwordField = z
   .string()
-  .min(1)
-  .max(MAX_PASSWORD_LENGTH * 2)
-  .refine((p) => [...p.normalize('NFKC')].length <= MAX_PASSWORD_LENGTH, {
-    message: `must be at most ${MAX_PASSWORD_LENGTH} characters`,
-  });
+  .max(MAX_PASSWORD_LENGTH * 8)
+  .transform(normalizePassword)
+  .pipe(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((p) => [...p].length <= MAX_PASSWORD_LENGTH, {
+        message: `must be at most ${MAX_PASSWORD_LENGTH} characters`,
+      }),
+  )
+  .openapi({ type: 'string', format: 'password' });
 
 /**
  * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks. The list

@@ -1,6 +1,13 @@
 /** NIST SP 800-63B §3.1.1.2: at most 64 is the floor for what must be accepted; we take 128. */
 export const MAX_PASSWORD_LENGTH = 128;
 
+/**
+ * The one form a password is measured, checked and hashed in, on every route that takes one
+ * (register, login, change, reset, re-authentication): NFKC, so composed and decomposed input,
+ * or full-width and ASCII, are one password.
+ */
+export const normalizePassword = (raw: string) => raw.normalize('NFKC');
+
 export type PasswordCheck = { ok: true; password: string } | { ok: false; problem: string };
 
 /**
@@ -14,7 +21,7 @@ export function checkPassword(
   raw: string,
   context: { email: string; minLength: number; productName: string },
 ): PasswordCheck {
-  const password = raw.normalize('NFKC');
+  const password = normalizePassword(raw);
   const codePoints = [...password];
   if (codePoints.length < context.minLength) {
     return { ok: false, problem: `must be at least ${context.minLength} characters` };

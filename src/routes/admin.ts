@@ -6,11 +6,14 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { requireRole } from '../middleware/roles';
 import { createRouter } from '../router';
+import { sendLater } from '../mail/send';
+import { templates } from '../mail/templates';
+import { removeFactorStatements } from '../mfa/factors';
 import { revokeUserSessions } from '../sessions/store';
 import { applyUserChange } from '../users/admin-update';
 import {
   adminUser,
-  decodeCursor,
+  cursorParam,
   encodeCursor,
   listAudit,
   listUsers,
@@ -80,7 +83,7 @@ export const adminRoutes = createRouter()
       request: {
         query: z.object({
           limit,
-          cursor: z.string().max(200).optional(),
+          cursor: cursorParam,
           q: z.string().max(320).optional(),
         }),
       },
@@ -102,12 +105,7 @@ export const adminRoutes = createRouter()
     }),
     async (c) => {
       const { limit, cursor, q } = c.req.valid('query');
-      const rows = await listUsers(
-        database(c.env.DB),
-        limit,
-        decodeCursor(cursor),
-        q?.trim() || undefined,
-      );
+      const rows = await listUsers(database(c.env.DB), limit, cursor, q?.trim() || undefined);
       const page = rows.slice(0, limit);
       c.header('Cache-Control', 'no-store');
       return c.json(
@@ -217,6 +215,36 @@ export const adminRoutes = createRouter()
   )
   .openapi(
     createRoute({
+      method: 'delete',
+      path: '/admin/users/{id}/mfa',
+      ...admin,
+      summary: "Remove a user's two-factor authentication (a lost or hijacked factor)",
+      description:
+        'Deletes the TOTP secret and recovery codes, revokes every session, mails the user and ' +
+        'writes an audit event. The user signs in with the password alone and can enrol again.',
+      request: { params: userParam },
+      responses: { 204: { description: 'Removed' }, ...denied, 404: problem },
+    }),
+    async (c) => {
+      const user = await target(c, c.req.valid('param').id);
+      const config = c.var.config;
+      const db = database(c.env.DB);
+      const now = Date.now();
+      await revokeUserSessions(db, c.env.KV, config, user.id, 'mfa_removed_by_admin', now, {
+        alsoRun: [
+          ...removeFactorStatements(db, user.id, now),
+          auditEvent(db, auditContext(c), 'mfa.removed_by_admin', user.id, {
+            by: c.var.auth.sub,
+            was_enabled: user.totpEnabledAt !== null,
+          }),
+        ],
+      });
+      sendLater(c, templates.mfaResetByAdmin(user.email, config.PRODUCT_NAME));
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
       method: 'get',
       path: '/admin/audit',
       ...admin,
@@ -226,7 +254,7 @@ export const adminRoutes = createRouter()
           user_id: z.string().max(64).optional(),
           type: z.string().max(64).optional(),
           limit,
-          cursor: z.string().max(200).optional(),
+          cursor: cursorParam,
         }),
       },
       responses: { 200: { description: 'One page of events' }, ...denied, 422: problem },
@@ -236,7 +264,7 @@ export const adminRoutes = createRouter()
       const rows = await listAudit(database(c.env.DB), limit, {
         userId: user_id,
         type,
-        beforeId: decodeCursor(cursor),
+        beforeId: cursor,
       });
       const page = rows.slice(0, limit);
       c.header('Cache-Control', 'no-store');

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
+import { refundAttemptStatement } from '../abuse/lockout';
 import { authenticate } from '../accounts/authenticate';
 import { auditContext, auditEvent } from '../audit/audit';
 import { hashPassword } from '../crypto/password';
@@ -10,19 +11,19 @@ import { ApiError } from '../errors';
 import { appLink, sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
 import { rateLimit } from '../middleware/rate-limit';
-import { emailField, loginPassword, validNewPassword } from '../policy/fields';
+import { emailField, passwordField, validNewPassword } from '../policy/fields';
 import { clientMeta } from '../request-meta';
 import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { openSession } from '../sessions/store';
 import { issueToken } from '../tokens/one-time';
 import { createChallenge, MFA_TOKEN_TTL_SECONDS } from '../mfa/challenge';
+import { nameField, toUserObject, userObject } from '../users/users';
+import { jsonBody, problem } from './openapi';
 
 const mfaRequired = z
   .object({ mfa_required: z.literal(true), mfa_token: z.string(), expires_in: z.number().int() })
   .openapi('MfaRequired');
-import { nameField, toUserObject, userObject } from '../users/users';
-import { jsonBody, problem } from './openapi';
 
 export const auth = createRouter()
   .openapi(
@@ -33,7 +34,7 @@ export const auth = createRouter()
       summary: 'Create an account',
       middleware: rateLimit('REGISTER'),
       request: jsonBody(
-        z.object({ email: emailField, password: z.string().max(1024), name: nameField.optional() }),
+        z.object({ email: emailField, password: passwordField, name: nameField.optional() }),
       ),
       responses: {
         201: { description: 'Created', content: { 'application/json': { schema: userObject } } },
@@ -89,7 +90,7 @@ export const auth = createRouter()
       tags: ['Authentication'],
       summary: 'Sign in with email and password',
       middleware: rateLimit('LOGIN'),
-      request: jsonBody(z.object({ email: z.string().max(320), password: loginPassword })),
+      request: jsonBody(z.object({ email: z.string().max(320), password: passwordField })),
       responses: {
         200: {
           description: 'Signed in, or the second factor is needed (mfa_required)',
@@ -133,10 +134,11 @@ export const auth = createRouter()
           ]
         : [];
       if (user.totpEnabledAt !== null) {
-        // The password was right, but the login is not done: the failure count stays until the
-        // second step succeeds, so repeating the password step cannot reset the lockout.
+        // The password was right, but the login is not done: earlier failures stay counted until
+        // the second step succeeds, and this attempt is given back, so only failures of either
+        // factor count and opening challenges buys no code guesses (see verifyChallenge).
         const challenge = await createChallenge(db, user.id, now);
-        await db.batch([challenge.statement, ...rehash]);
+        await db.batch([challenge.statement, refundAttemptStatement(db, user.email), ...rehash]);
         c.header('Cache-Control', 'no-store');
         return c.json(
           {

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, eq, sql } from 'drizzle-orm';
-import { clearFailuresStatement } from '../abuse/lockout';
+import { liftLockStatement } from '../abuse/lockout';
 import { auditContext, auditEvent } from '../audit/audit';
 import { hashPassword } from '../crypto/password';
 import { sha256 } from '../crypto/tokens';
@@ -9,11 +9,11 @@ import { database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { appLink, sendLater } from '../mail/send';
+import { appLink, deliver, sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
 import { rateLimit, rateLimiter } from '../middleware/rate-limit';
 import { canonicalEmail } from '../policy/email';
-import { validNewPassword } from '../policy/fields';
+import { passwordField, validNewPassword } from '../policy/fields';
 import { createRouter } from '../router';
 import { revokeUserSessions } from '../sessions/store';
 import { consumeToken, issueToken, peekToken, spendTokens } from '../tokens/one-time';
@@ -37,6 +37,18 @@ async function addressAllowed(c: Context<AppEnv>, kind: string, email: string) {
   const key = `${kind}:email:${await sha256(email)}`;
   const decision = await rateLimiter(c).hit(key, rate, Date.now());
   return decision.allowed;
+}
+
+/**
+ * Resend and forgot-password answer the same 202 for every address; whatever depends on the
+ * address (reads, throttle, token, audit row, mail) runs after the response, so neither the
+ * answer nor its timing tells whether an account exists or is verified (THREATS C3, C4).
+ * A failure there is logged; the client's answer was never going to say anything else.
+ */
+function afterResponse(c: Context<AppEnv>, what: string, work: () => Promise<void>) {
+  c.executionCtx.waitUntil(
+    work().catch((err) => c.var.log.error(`${what} failed`, { error: String(err) })),
+  );
 }
 
 export const email = createRouter()
@@ -84,26 +96,25 @@ export const email = createRouter()
       request: emailOnly,
       responses: { 202: accepted, 429: problem },
     }),
-    async (c) => {
+    (c) => {
       const email = canonicalEmail(c.req.valid('json').email);
-      const config = c.var.config;
-      const db = database(c.env.DB);
-      const user = await userByEmail(db, email);
-      if (user && user.emailVerifiedAt === null && (await addressAllowed(c, 'verify', email))) {
-        const now = Date.now();
-        const { token, statements } = await issueToken(
+      afterResponse(c, 'verification resend', async () => {
+        const config = c.var.config;
+        const db = database(c.env.DB);
+        const user = await userByEmail(db, email);
+        if (!user || user.emailVerifiedAt !== null) return;
+        if (!(await addressAllowed(c, 'verify', email))) return;
+        const verification = await issueToken(
           db,
           user.id,
           'verify_email',
           config.VERIFY_EMAIL_TTL,
-          now,
+          Date.now(),
         );
-        await db.batch(statements);
-        sendLater(
-          c,
-          templates.verifyEmail(user.email, config.PRODUCT_NAME, appLink(c, 'verify-email', token)),
-        );
-      }
+        await db.batch(verification.statements);
+        const link = appLink(c, 'verify-email', verification.token);
+        await deliver(c, templates.verifyEmail(user.email, config.PRODUCT_NAME, link));
+      });
       return c.json(ACCEPTED_BODY, 202);
     },
   )
@@ -117,42 +128,32 @@ export const email = createRouter()
       request: emailOnly,
       responses: { 202: accepted, 429: problem },
     }),
-    async (c) => {
+    (c) => {
       const email = canonicalEmail(c.req.valid('json').email);
-      const config = c.var.config;
-      const db = database(c.env.DB);
       const ctx = auditContext(c);
-      const now = Date.now();
-      // Known and unknown addresses do the same reads and one batch write each; the mail
-      // itself goes out after the response (THREATS C4).
-      const user = await userByEmail(db, email);
-      const allowed = await addressAllowed(c, 'reset', email);
-      const detail = { email, throttled: !allowed };
-      if (user && allowed) {
-        const { token, statements } = await issueToken(
+      afterResponse(c, 'reset request', async () => {
+        const config = c.var.config;
+        const db = database(c.env.DB);
+        const user = await userByEmail(db, email);
+        const allowed = await addressAllowed(c, 'reset', email);
+        const requested = (userId: string | null) =>
+          auditEvent(db, ctx, 'password.reset_requested', userId, { email, throttled: !allowed });
+        if (!user || !allowed) {
+          await db.batch([requested(user?.id ?? null)]);
+          return;
+        }
+        const reset = await issueToken(
           db,
           user.id,
           'reset_password',
           config.RESET_PASSWORD_TTL,
-          now,
+          Date.now(),
         );
-        await db.batch([
-          ...statements,
-          auditEvent(db, ctx, 'password.reset_requested', user.id, detail),
-        ]);
+        await db.batch([...reset.statements, requested(user.id)]);
+        const link = appLink(c, 'reset-password', reset.token);
         const minutes = Math.round(config.RESET_PASSWORD_TTL / 60);
-        sendLater(
-          c,
-          templates.resetPassword(
-            user.email,
-            config.PRODUCT_NAME,
-            appLink(c, 'reset-password', token),
-            minutes,
-          ),
-        );
-      } else {
-        await db.batch([auditEvent(db, ctx, 'password.reset_requested', user?.id ?? null, detail)]);
-      }
+        await deliver(c, templates.resetPassword(user.email, config.PRODUCT_NAME, link, minutes));
+      });
       return c.json(ACCEPTED_BODY, 202);
     },
   )
@@ -162,7 +163,7 @@ export const email = createRouter()
       path: '/auth/password/reset',
       tags: ['Email and password reset'],
       summary: 'Set a new password with the token from the reset mail; every session ends',
-      request: jsonBody(z.object({ token: tokenField, new_password: z.string().max(1024) })),
+      request: jsonBody(z.object({ token: tokenField, new_password: passwordField })),
       responses: {
         204: { description: 'Password set; sign in again' },
         400: problem,
@@ -197,7 +198,7 @@ export const email = createRouter()
               .update(users)
               .set({ passwordHash, updatedAt: now })
               .where(and(eq(users.id, user.id), consumed)),
-            clearFailuresStatement(db, user.email, consumed),
+            liftLockStatement(db, user.email, consumed),
             spendTokens(db, user.id, 'reset_password', now, consumed),
             auditEvent(db, auditContext(c), 'password.reset', user.id, {}, consumed),
           ],

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import { failureStatements } from '../abuse/lockout';
 import { authenticate } from '../accounts/authenticate';
 import { auditContext, auditEvent } from '../audit/audit';
 import { seal } from '../crypto/secret-box';
-import { base32Encode, matchTotp, newTotpSecret, otpauthUri } from '../crypto/totp';
+import { base32Encode, matchTotp, newTotpSecret, otpauthUri, qrSvg } from '../crypto/totp';
 import { database } from '../db/client';
 import { recoveryCodes, users } from '../db/schema';
 import { ApiError } from '../errors';
@@ -16,9 +17,11 @@ import {
   readFactor,
   recoveryCodeHash,
   recoveryCodeRows,
+  removeFactorStatements,
   totpSecretOf,
 } from '../mfa/factors';
 import { rateLimit } from '../middleware/rate-limit';
+import { passwordField } from '../policy/fields';
 import { clientMeta } from '../request-meta';
 import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
@@ -78,47 +81,65 @@ export const mfa = createRouter()
       method: 'post',
       path: '/users/me/mfa/totp/setup',
       tags,
-      summary: 'Start TOTP enrolment: a new secret and its otpauth:// URI (shown once)',
+      summary: 'Start TOTP enrolment (needs the password): a new secret, its URI and QR code, once',
       ...bearer,
+      request: jsonBody(z.object({ password: passwordField })),
       responses: {
         200: {
-          description: 'Scan the URI, then confirm with /enable',
+          description: 'Scan the QR code (or type the secret), then confirm with /enable',
           content: {
             'application/json': {
-              schema: z.object({ secret: z.string(), otpauth_uri: z.string() }),
+              schema: z.object({
+                secret: z.string(),
+                otpauth_uri: z.string(),
+                qr_svg: z.string().openapi({ description: 'The otpauth:// URI as an SVG QR code' }),
+              }),
             },
           },
         },
         401: problem,
+        403: problem,
         409: problem,
+        423: problem,
       },
     }),
     async (c) => {
+      const { password } = c.req.valid('json');
+      const config = c.var.config;
+      const db = database(c.env.DB);
       const user = await signedInUser(c);
       if (user.totpEnabledAt !== null)
         throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
-      const secret = newTotpSecret();
-      const sealed = await seal(c.var.config.TOTP_ENCRYPTION_KEY, secret, user.id);
-      const [pending] = await database(c.env.DB)
-        .update(users)
-        .set({
-          totpSecret: sealed.ciphertext,
-          totpKeyVersion: sealed.version,
-          totpLastStep: null,
-          updatedAt: Date.now(),
-        })
-        .where(and(eq(users.id, user.id), isNull(users.totpEnabledAt)))
-        .returning({ id: users.id });
-      if (!pending)
-        throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
-      c.header('Cache-Control', 'no-store');
-      return c.json(
-        {
-          secret: base32Encode(secret),
-          otpauth_uri: otpauthUri(secret, c.var.config.PRODUCT_NAME, user.email),
-        },
-        200,
+      // A stolen access token alone must not be able to put a factor on the account and lock its
+      // owner out: enrolment needs the password, under the lockout like every proof.
+      const auth = await authenticate(
+        db,
+        config,
+        auditContext(c),
+        user.email,
+        password,
+        'mfa_setup',
       );
+      const secret = newTotpSecret();
+      const sealed = await seal(config.TOTP_ENCRYPTION_KEY, secret, user.id);
+      const [pending] = await db.batch([
+        db
+          .update(users)
+          .set({
+            totpSecret: sealed.ciphertext,
+            totpKeyVersion: sealed.version,
+            totpLastStep: null,
+            updatedAt: Date.now(),
+          })
+          .where(and(eq(users.id, user.id), isNull(users.totpEnabledAt)))
+          .returning({ id: users.id }),
+        auth.clearFailures,
+      ]);
+      if (pending.length === 0)
+        throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
+      const uri = otpauthUri(secret, config.PRODUCT_NAME, user.email);
+      c.header('Cache-Control', 'no-store');
+      return c.json({ secret: base32Encode(secret), otpauth_uri: uri, qr_svg: qrSvg(uri) }, 200);
     },
   )
   .openapi(
@@ -184,6 +205,7 @@ export const mfa = createRouter()
         auditEvent(db, auditContext(c), 'mfa.enabled', user.id, {}, enabledNow),
       ]);
       if (enabled.length === 0) throw wrong;
+      sendLater(c, templates.mfaEnabled(user.email, config.PRODUCT_NAME));
       c.header('Cache-Control', 'no-store');
       return c.json({ recovery_codes: codes }, 200);
     },
@@ -195,10 +217,11 @@ export const mfa = createRouter()
       tags,
       summary: 'Turn TOTP off with the password and a current code; other sessions are revoked',
       ...bearer,
-      request: jsonBody(z.object({ password: z.string().max(1024), code })),
+      request: jsonBody(z.object({ password: passwordField, code })),
       responses: {
         204: { description: 'Two-factor authentication is off' },
         401: problem,
+        403: problem,
         423: problem,
       },
     }),
@@ -215,23 +238,18 @@ export const mfa = createRouter()
       const factor = user.totpEnabledAt !== null ? await readFactor(config, user, code, now) : null;
       const consumed = factor ? (await db.batch([consumeFactor(db, user.id, factor, now)]))[0] : [];
       if (consumed.length !== 1) {
-        await db.batch([auditEvent(db, ctx, 'mfa.failed', user.id, { during: 'disable' })]);
-        throw new ApiError('invalid_mfa_code', 'The code is not valid.');
+        // The attempt this request claimed for the password stays counted: a wrong code is a
+        // failure like a wrong password, under the same threshold.
+        await db.batch([
+          auditEvent(db, ctx, 'mfa.failed', user.id, { during: 'disable', attempt: auth.attempt }),
+          ...failureStatements(db, config, ctx, user.email, user.id, auth.attempt, now),
+        ]);
+        throw new ApiError('invalid_mfa_code', 'The code is not valid.', { status: 403 });
       }
       await revokeUserSessions(db, c.env.KV, config, user.id, 'mfa_disabled', now, {
         keep: sid,
         alsoRun: [
-          db
-            .update(users)
-            .set({
-              totpSecret: null,
-              totpKeyVersion: null,
-              totpEnabledAt: null,
-              totpLastStep: null,
-              updatedAt: now,
-            })
-            .where(eq(users.id, user.id)),
-          db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+          ...removeFactorStatements(db, user.id, now),
           auth.clearFailures,
           auditEvent(db, ctx, 'mfa.disabled', user.id, { session_id: sid }),
         ],

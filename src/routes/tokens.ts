@@ -1,11 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { auditContext, auditEvent } from '../audit/audit';
 import { database } from '../db/client';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { bearerToken } from '../middleware/bearer';
 import { rateLimit } from '../middleware/rate-limit';
 import { createRouter } from '../router';
-import { clearRefreshCookie, refreshTokenFrom } from '../sessions/cookie';
+import { clearRefreshCookie, refreshCookieName, refreshTokenFrom } from '../sessions/cookie';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { rotate } from '../sessions/rotation';
 import {
@@ -23,6 +25,19 @@ const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const refreshBody = z.object({
   refresh_token: z.unknown().optional().openapi({ type: 'string', example: 'n0tA-real_t0ken...' }),
 });
+
+/**
+ * 401 `refresh_token_missing`, naming the usual cause: a browser that did not send the cookie
+ * because the page and this server are on different sites (SameSite=Strict), or over plain http.
+ */
+function missingToken(c: Context<AppEnv>) {
+  return new ApiError(
+    'refresh_token_missing',
+    `Neither the body nor the ${refreshCookieName(c)} cookie carries a refresh token. Browsers ` +
+      'send the cookie only to the same site the page is on (SameSite=Strict) and only over ' +
+      'https or localhost: serve the app and this API under one site, or send the token in the body.',
+  );
+}
 
 export const tokens = createRouter()
   .openapi(
@@ -42,8 +57,9 @@ export const tokens = createRouter()
     }),
     async (c) => {
       const token = refreshTokenFrom(c, c.req.valid('json'));
+      if (token === undefined) throw missingToken(c);
       const invalid = new ApiError('invalid_refresh_token', 'The refresh token is not valid.');
-      if (!token || !REFRESH_TOKEN.test(token)) throw invalid;
+      if (!REFRESH_TOKEN.test(token)) throw invalid;
       const now = Date.now();
       const ctx = auditContext(c);
       const result = await rotate(c.env.DB, c.var.config, ctx, token, now);

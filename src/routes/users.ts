@@ -7,7 +7,7 @@ import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
-import { loginPassword, validNewPassword } from '../policy/fields';
+import { passwordField, validNewPassword } from '../policy/fields';
 import { createRouter } from '../router';
 import { spendTokens } from '../tokens/one-time';
 import { bearer, problem } from './openapi';
@@ -91,14 +91,20 @@ export const me = createRouter()
           content: {
             'application/json': {
               schema: z.object({
-                current_password: loginPassword,
-                new_password: z.string().max(1024),
+                current_password: passwordField,
+                new_password: passwordField,
               }),
             },
           },
         },
       },
-      responses: { 204: { description: 'Changed' }, 401: problem, 422: problem },
+      responses: {
+        204: { description: 'Changed' },
+        401: problem,
+        403: problem,
+        422: problem,
+        423: problem,
+      },
     }),
     async (c) => {
       const { current_password, new_password } = c.req.valid('json');

@@ -44,7 +44,11 @@ export const wellKnown = createRouter()
       method: 'get',
       path: '/.well-known/openid-configuration',
       tags: ['Discovery'],
-      summary: 'Discovery document',
+      summary: 'Discovery document: the issuer and where its keys are',
+      description:
+        'Lists only what this worker implements (RFC 8414, OpenID Connect Discovery): it issues ' +
+        'access tokens through its own API, not through OAuth authorization or token endpoints, ' +
+        'so a generic client finds no endpoint here that would behave otherwise than its name says.',
       responses: {
         200: {
           description: 'Issuer metadata',
@@ -53,8 +57,7 @@ export const wellKnown = createRouter()
               schema: z.object({
                 issuer: z.string(),
                 jwks_uri: z.string(),
-                token_endpoint: z.string(),
-                id_token_signing_alg_values_supported: z.array(z.string()),
+                service_documentation: z.string(),
               }),
             },
           },
@@ -68,11 +71,7 @@ export const wellKnown = createRouter()
         {
           issuer,
           jwks_uri: `${issuer}/.well-known/jwks.json`,
-          token_endpoint: `${issuer}/auth/login`,
-          id_token_signing_alg_values_supported: ['RS256'],
-          token_endpoint_auth_methods_supported: ['none'],
-          subject_types_supported: ['public'],
-          response_types_supported: [],
+          service_documentation: `${issuer}/docs`,
         },
         200,
       );

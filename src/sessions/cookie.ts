@@ -9,7 +9,7 @@ import { JSON_TYPE } from '../middleware/json-body';
 const SECURE_NAME = '__Host-refresh_token';
 const INSECURE_NAME = 'refresh_token';
 
-const cookieName = (c: Context<AppEnv>) =>
+export const refreshCookieName = (c: Context<AppEnv>) =>
   c.var.config.COOKIE_INSECURE_DEV ? INSECURE_NAME : SECURE_NAME;
 
 function attributes(c: Context<AppEnv>, maxAge: number): string {
@@ -18,13 +18,13 @@ function attributes(c: Context<AppEnv>, maxAge: number): string {
 }
 
 export function setRefreshCookie(c: Context<AppEnv>, token: string, maxAgeSeconds: number) {
-  c.header('Set-Cookie', `${cookieName(c)}=${token}; ${attributes(c, maxAgeSeconds)}`, {
+  c.header('Set-Cookie', `${refreshCookieName(c)}=${token}; ${attributes(c, maxAgeSeconds)}`, {
     append: true,
   });
 }
 
 export function clearRefreshCookie(c: Context<AppEnv>) {
-  c.header('Set-Cookie', `${cookieName(c)}=; ${attributes(c, 0)}`, { append: true });
+  c.header('Set-Cookie', `${refreshCookieName(c)}=; ${attributes(c, 0)}`, { append: true });
 }
 
 /**
@@ -39,7 +39,7 @@ export function refreshTokenFrom(
 ): string | undefined {
   const given = body.refresh_token;
   if (given !== undefined && given !== null) return typeof given === 'string' ? given : '';
-  const cookie = getCookie(c, cookieName(c));
+  const cookie = getCookie(c, refreshCookieName(c));
   if (cookie === undefined) return undefined;
   const origin = c.req.header('Origin');
   const jsonRequest = JSON_TYPE.test(c.req.header('Content-Type') ?? '');

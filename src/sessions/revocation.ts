@@ -7,7 +7,12 @@ import { unavailable } from '../errors';
 const sessionKey = (sid: string) => `revoked:session:${sid}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
 
-/** A per-user cut-off: tokens issued before `before` (ms) are dead, except those of `keep`. */
+/**
+ * A per-user cut-off: tokens issued before `before` (ms) are dead, except those of `keep`. A
+ * user's KV value holds every cut still within a token's lifetime, so a later cut that keeps a
+ * session (a password change) never revives that session's tokens an earlier cut killed (a role
+ * change, logout-all).
+ */
 type UserCutoff = { before: number; keep: string | null };
 
 const ttl = (config: Config) => Math.max(60, config.ACCESS_TOKEN_TTL + CLOCK_TOLERANCE_SECONDS);
@@ -41,8 +46,28 @@ export async function cutOffUser(
   now: number,
   keep: string | null = null,
 ) {
-  const value: UserCutoff = { before: now, keep };
-  await put(kv, userKey(userId), JSON.stringify(value), config);
+  const key = userKey(userId);
+  let earlier: UserCutoff[];
+  try {
+    earlier = parseCutoffs(await kv.get(key));
+  } catch {
+    throw unavailable();
+  }
+  // Cuts older than a token's lifetime cover no live token; a newer cut that keeps nothing
+  // covers every older one.
+  const horizon = now - ttl(config) * 1000;
+  const cuts = [
+    ...(keep === null ? [] : earlier.filter((c) => c.before > horizon)),
+    { before: now, keep },
+  ];
+  await put(kv, key, JSON.stringify(cuts), config);
+}
+
+function parseCutoffs(raw: string | null): UserCutoff[] {
+  if (!raw) return [];
+  const value = JSON.parse(raw) as UserCutoff | UserCutoff[];
+  // A single object is the form written before cuts were kept as a list.
+  return Array.isArray(value) ? value : [value];
 }
 
 /** One KV read (a bulk get of both keys) decides whether a verified token is still alive. */
@@ -50,10 +75,10 @@ export async function isRevoked(kv: KVNamespace, claims: AccessClaims): Promise<
   const keys = [sessionKey(claims.sid), userKey(claims.sub)];
   const found = await kv.get(keys);
   if (found.get(keys[0]!)) return true;
-  const raw = found.get(keys[1]!);
-  if (!raw) return false;
-  const cutoff = JSON.parse(raw) as UserCutoff;
-  return claims.sid !== cutoff.keep && issuedAtMs(claims) < cutoff.before;
+  const issuedAt = issuedAtMs(claims);
+  return parseCutoffs(found.get(keys[1]!) ?? null).some(
+    (cut) => claims.sid !== cut.keep && issuedAt < cut.before,
+  );
 }
 
 /** Our `jti` is a UUIDv7 whose first 48 bits are the issue time in ms; `iat` is the fallback. */

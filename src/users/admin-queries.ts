@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import { base64url } from 'jose';
 import { and, desc, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
@@ -6,15 +7,38 @@ import { iso, toUserObject } from './users';
 
 /** Cursors are opaque to clients: the last id of a page (UUIDv7, time-ordered), base64url. */
 export const encodeCursor = (id: string) => base64url.encode(id);
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (!cursor) return undefined;
+
+function decodeCursor(cursor: string): string | undefined {
   try {
     const id = new TextDecoder().decode(base64url.decode(cursor));
-    return /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
+    return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) &&
+      encodeCursor(id) === cursor
+      ? id
+      : undefined;
   } catch {
     return undefined;
   }
 }
+
+/**
+ * The `cursor` query parameter: absent or empty for the first page, otherwise exactly a
+ * `next_cursor` this API returned. Anything else is 422, never silently the first page (a client
+ * that mangled its cursor would walk the same page forever).
+ */
+export const cursorParam = z
+  .string()
+  .max(200)
+  .optional()
+  .transform((cursor, ctx) => {
+    if (!cursor) return undefined;
+    const id = decodeCursor(cursor);
+    if (id === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor this API returned' });
+      return z.NEVER;
+    }
+    return id;
+  })
+  .openapi({ type: 'string', description: 'next_cursor of the previous page' });
 
 export function adminUser(user: UserRow, lockedUntil: number | null = null) {
   return {

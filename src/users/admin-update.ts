@@ -69,8 +69,10 @@ export async function applyUserChange(
   if (after.role !== role || (after.disabledAt !== null) !== disabled) {
     throw new ApiError('last_admin', 'The last active admin cannot be demoted or disabled.');
   }
-  // Also on a repeated request that changed nothing: the cut-off is idempotent, and this way
-  // a retry after a KV failure still completes the revocation of access tokens.
-  if (disabled) await cutOffUser(kv, config, id, now);
+  // A role change cuts the user's access tokens at this worker, so the next refresh carries the
+  // new role (admin routes read the stored role anyway). The cut is taken after the change, so
+  // no token minted with the old role escapes it. Also on a repeated request that changed
+  // nothing: the cut-off is idempotent, and a retry after a KV failure still completes it.
+  if (disabled || change.role !== undefined) await cutOffUser(kv, config, id, Date.now());
   return after;
 }

@@ -126,7 +126,8 @@ describe('login lockout', () => {
           Authorization: `Bearer ${login.access_token}`,
         },
       });
-    for (let i = 0; i < 5; i++) await expectProblem(await change(), 401, 'invalid_credentials');
+    for (let i = 0; i < 5; i++)
+      await expectProblem(await change(), 403, 'invalid_current_password');
     await expectProblem(await change(), 423, 'account_locked');
     await expectProblem(await attempt(email, PASSWORD), 423, 'account_locked');
   });

@@ -144,6 +144,33 @@ describe('the verifier rejects', () => {
     expect(await verify(token)).toBeNull();
   });
 
+  it('a valid token re-spelled in a non-canonical base64url (THREATS A17)', async () => {
+    const token = await signOurs();
+    expect(await verify(token)).not.toBeNull();
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    // The same bytes, spelled otherwise: padding, a stray unused bit, standard base64.
+    const lastBitsFlipped = (seg: string) => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const last = alphabet.indexOf(seg.at(-1)!);
+      return seg.slice(0, -1) + alphabet[last ^ 1];
+    };
+    const variants = [
+      `${h}.${p}.${sig}==`,
+      `${h}.${p}.${sig}=`,
+      `${h}=.${p}.${sig}`,
+      `${h}.${p}==.${sig}`,
+      `${h}.${p}.${lastBitsFlipped(sig)}`,
+      `${h}.${p}.${sig.replaceAll('-', '+').replaceAll('_', '/')}`,
+      ` ${token}`,
+      `${token}\n`,
+    ];
+    // The signature of a 2048-bit key is 256 bytes: 342 characters, the last one holding four
+    // unused bits, so flipping the lowest one spells the same bytes.
+    expect(base64url.decode(lastBitsFlipped(sig))).toEqual(base64url.decode(sig));
+    for (const variant of variants.filter((v) => v !== token))
+      expect(await verify(variant), variant.slice(-12)).toBeNull();
+  });
+
   it.each([
     ['unknown kid', { kid: 'nope' }],
     ['missing kid', { kid: undefined }],

@@ -1,7 +1,9 @@
 // Static assets never answer in place of the worker (wrangler.toml, `run_worker_first`): with a
-// file under public/ at an API path, the API path still reaches the worker, in both environments.
-// Miniflare's asset router is the one `wrangler dev` runs; the worker here is a stand-in that
-// only says it was reached, since what is tested is the routing in front of it.
+// file under public/ at an API path, the API path still reaches the worker, in both environments,
+// and Swagger UI's files reach the worker too, which reads them through the ASSETS binding (so
+// they carry its headers: test/http.test.ts). Miniflare's asset router is the one `wrangler dev`
+// runs; the worker here is a stand-in that says it was reached, since what is tested is the
+// routing in front of it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,7 +45,13 @@ describe.each([['top level (dev, tests)'], ['production']])('static routing, %s'
     expect(workerOptions.assets).toBeDefined();
     mf = new Miniflare({
       modules: true,
-      script: 'export default { fetch: () => new Response("worker") }',
+      script: `export default {
+        async fetch(request, env) {
+          if (!new URL(request.url).pathname.startsWith('/docs-assets/')) return new Response('worker');
+          const asset = await env.ASSETS.fetch(request);
+          return new Response(asset.body, { status: asset.status, headers: { 'x-worker': '1' } });
+        },
+      }`,
       compatibilityDate: workerOptions.compatibilityDate,
       assets: { ...workerOptions.assets!, directory: assets },
     });
@@ -59,8 +67,9 @@ describe.each([['top level (dev, tests)'], ['production']])('static routing, %s'
     }
   });
 
-  it('/docs-assets/* is served from public/', async () => {
+  it('/docs-assets/* reaches the worker, which reads public/ through the ASSETS binding', async () => {
     const res = await mf.dispatchFetch('http://localhost/docs-assets/probe.txt');
+    expect(res.headers.get('x-worker')).toBe('1');
     expect(await res.text()).toBe('static file /docs-assets/probe.txt');
   });
 });

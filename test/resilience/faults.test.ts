@@ -8,7 +8,7 @@
 //   back to memory, its KV write and the mail run in waitUntil): then the normal answer;
 // - D1 (scoped to the fixture's user, volatile values normalised) is exactly as before the
 //   request or exactly as after a successful run of it on an identical fresh fixture, or, for
-//   the two deliberate intermediate commits the README names, before + that one counted attempt;
+//   the deliberate intermediate commits the README names, before + the attempts counted so far;
 // - KV revocation keys may be ahead of D1 (written first), never behind it, and never more than
 //   a successful run writes;
 // - refresh, logout, password change and reset complete when the client retries without faults,
@@ -103,11 +103,12 @@ async function fixture(
     fx.resetToken = issued.token;
   }
   if (options.mfa) {
-    // Where a real password step leaves things: its counted attempt and a pending challenge.
+    // Where a real password step leaves things: its attempt counted and given back (the count
+    // row stays at zero), and a pending challenge.
     const challenge = await createChallenge(db, userId, now);
     statements.push(
       challenge.statement,
-      db.insert(loginFailures).values({ email, failures: 1, windowStartedAt: now }),
+      db.insert(loginFailures).values({ email, failures: 0, windowStartedAt: now }),
     );
     fx.mfaToken = challenge.token;
   }
@@ -321,8 +322,11 @@ type Flow = {
   extraModes?: FaultMode[];
   setup: () => Promise<Fixture>;
   request: (fx: Fixture) => Promise<Req> | Req;
-  /** The README's deliberate intermediate commit: the normalised state one counted attempt on. */
-  attempt?: (before: Norm) => Norm;
+  /**
+   * The README's deliberate intermediate commits, in the order the flow makes them: each the
+   * normalised state with the attempts counted so far.
+   */
+  attempts?: ((before: Norm) => Norm)[];
   /** Checks a retry without faults, after a request that failed; returns problems. */
   retry?: (fx: Fixture, first: Answer, refAfter: Norm, before: Raw) => Promise<string[]>;
 };
@@ -413,7 +417,7 @@ const FLOWS: Flow[] = [
     ok: 200,
     setup: () => fixture(),
     request: (fx) => ({ path: '/auth/login', body: { email: fx.email, password: PASSWORD } }),
-    attempt: withLoginAttempt,
+    attempts: [withLoginAttempt],
   },
   {
     name: 'refresh',
@@ -460,15 +464,16 @@ const FLOWS: Flow[] = [
     ok: 204,
     setup: () => fixture({ sessions: 2 }),
     request: passwordChangeRequest,
-    attempt: withLoginAttempt,
+    attempts: [withLoginAttempt],
     retry: retryCompletes(204, passwordChangeRequest, (fx, after) => {
       const [current, other] = fx.sessions;
       const problems: string[] = [];
       if (after.rows.sessions.find((s) => s.id === other!.id)?.revoked_at === null)
         problems.push('after the retry the other session is not revoked in D1');
-      const cutoff = after.kv[`revoked:user:${after.userId}`];
-      if (!cutoff || (JSON.parse(cutoff) as { keep: string }).keep !== current!.id)
-        problems.push(`after the retry KV has no cut-off keeping the current session: ${cutoff}`);
+      const cutoffs = after.kv[`revoked:user:${after.userId}`];
+      const last = cutoffs && (JSON.parse(cutoffs) as { keep: string }[]).at(-1);
+      if (!last || last.keep !== current!.id)
+        problems.push(`after the retry KV has no cut-off keeping the current session: ${cutoffs}`);
       return problems;
     }),
   },
@@ -494,7 +499,8 @@ const FLOWS: Flow[] = [
       path: '/auth/mfa/verify',
       body: { mfa_token: fx.mfaToken, code: await hotp(fx.totpSecret!, stepAt(Date.now())) },
     }),
-    attempt: withChallengeAttempt,
+    // The challenge's attempt, then the email's lockout attempt, each before the code is checked.
+    attempts: [withChallengeAttempt, (before) => withLoginAttempt(withChallengeAttempt(before))],
   },
 ];
 
@@ -623,18 +629,21 @@ async function walk(flow: Flow) {
         continue;
       }
       // A normal answer must have done everything; a 503 may have done nothing or everything
-      // (or, where the README says so, counted one attempt).
+      // (or, where the README says so, the attempts counted before a check).
       const allowed = new Map<string, Norm['d1']>([['after', refAfter.d1]]);
+      const counted = survives ? [] : (flow.attempts ?? []).map((attempt) => attempt(beforeNorm));
       if (!survives) {
         allowed.set('before', beforeNorm.d1);
-        if (flow.attempt) allowed.set('before + the counted attempt', flow.attempt(beforeNorm).d1);
+        counted.forEach((state, i) =>
+          allowed.set(`before + ${i + 1} counted attempt${i ? 's' : ''}`, state.d1),
+        );
       }
       const match = [...allowed].find(([, d1]) => same(after.d1, d1));
       if (!match) {
-        const closest = flow.attempt && !survives ? flow.attempt(beforeNorm) : beforeNorm;
+        const closest = counted.at(-1) ?? beforeNorm;
         problems.push(
           `${where}: answered ${answer.status} and left D1 neither ${[...allowed.keys()].join(' nor ')}; ` +
-            `vs ${flow.attempt && !survives ? 'before + attempt' : 'before'}: ${diff({ ...after, kv: closest.kv }, closest)}`,
+            `vs ${counted.length ? 'before + every attempt' : 'before'}: ${diff({ ...after, kv: closest.kv }, closest)}`,
         );
       }
       // KV: revocations may be ahead of D1, never behind, and never more than a success writes.

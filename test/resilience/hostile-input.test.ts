@@ -648,9 +648,14 @@ type Fixtures = {
 const fx = {} as Fixtures;
 
 async function clearLockouts() {
-  const emails = [fx.loginUser, fx.passwordChange, fx.mfa, fx.logoutUser, fx.headers].map(
-    (a) => a.email,
-  );
+  const emails = [
+    fx.loginUser,
+    fx.passwordChange,
+    fx.enrolling,
+    fx.mfa,
+    fx.logoutUser,
+    fx.headers,
+  ].map((a) => a.email);
   await env.DB.prepare(
     `DELETE FROM login_failures WHERE email IN (${emails.map(() => '?').join(',')})`,
   )
@@ -693,7 +698,8 @@ beforeAll(async () => {
   // A pending TOTP secret, so /enable checks the hostile code against a real secret.
   const setup = await call('/users/me/mfa/totp/setup', {
     method: 'POST',
-    headers: { Authorization: `Bearer ${fx.enrolling.tokens.access_token}` },
+    headers: authJson(fx.enrolling.tokens.access_token),
+    body: JSON.stringify({ password: fx.enrolling.password }),
   });
   expect(setup.status).toBe(200);
 
@@ -702,7 +708,8 @@ beforeAll(async () => {
   const { secret } = (await (
     await call('/users/me/mfa/totp/setup', {
       method: 'POST',
-      headers: { Authorization: `Bearer ${mfa.tokens.access_token}` },
+      headers: authJson(mfa.tokens.access_token),
+      body: JSON.stringify({ password: mfa.password }),
     })
   ).json()) as { secret: string };
   const enabled = await call('/users/me/mfa/totp/enable', {
@@ -895,6 +902,19 @@ const ROUTES: Route[] = [
     after: async ({ status }, sent) => {
       const next = parsed(sent).new_password;
       if (status === 204 && typeof next === 'string') fx.passwordChange.password = next;
+    },
+  },
+  {
+    name: 'POST /users/me/mfa/totp/setup',
+    method: 'POST',
+    path: '/users/me/mfa/totp/setup',
+    bearer: () => fx.enrolling.tokens.access_token,
+    fields: { password: fc.constant(live('password')) },
+    live: {
+      password: async () => {
+        await clearLockouts();
+        return fx.enrolling.password;
+      },
     },
   },
   {

@@ -290,3 +290,120 @@ describe('the other admin routes', () => {
     expect(body.logins_24h.succeeded).toBeGreaterThanOrEqual(1);
   });
 });
+
+/** Every admin route of the OpenAPI document, with a path that names `id`. */
+async function adminRoutes(id: string) {
+  const doc = (await (await call('/openapi.json')).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  return Object.entries(doc.paths)
+    .filter(([path]) => path.startsWith('/admin/'))
+    .flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => ({
+        method: method.toUpperCase(),
+        url: path.replace('{id}', id),
+      })),
+    );
+}
+const bodies: Record<string, unknown> = { PATCH: { role: 'admin' } };
+const asAdmin = (token: string, method: string): RequestInit =>
+  withBearer(token, bodies[method] ? { ...json(bodies[method]), method } : { method });
+
+describe('admin routes authorise on the role stored now (THREATS K14)', () => {
+  it('refuse a demoted admin’s old token with 403 on every admin route, at once', async () => {
+    const a = await newAdmin();
+    const b = await newAdmin();
+    // B demotes A; A's access token still says `role: admin` and has not expired.
+    expect((await patch(b.tokens.access_token, a.user.id, { role: 'user' })).status).toBe(200);
+    expect(decode(a.tokens.access_token).role).toBe('admin');
+    const routes = await adminRoutes(b.user.id);
+    expect(routes.length).toBeGreaterThanOrEqual(7);
+    for (const { method, url } of routes) {
+      const res = await call(url, asAdmin(a.tokens.access_token, method));
+      await expectProblem(res, 403, 'forbidden');
+    }
+    // So A could not re-promote itself or demote B: both are as B left them.
+    const roles = await env.DB.prepare('SELECT id, role FROM users WHERE id IN (?, ?)')
+      .bind(a.user.id, b.user.id)
+      .all<{ id: string; role: string }>();
+    expect(Object.fromEntries(roles.results.map((r) => [r.id, r.role]))).toEqual({
+      [a.user.id]: 'user',
+      [b.user.id]: 'admin',
+    });
+    // Each refusal is audited.
+    const denied = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'access.denied' AND user_id = ?",
+    )
+      .bind(a.user.id)
+      .first<{ n: number }>();
+    expect(denied!.n).toBe(routes.length);
+  });
+
+  it('cuts the demoted admin’s access tokens at the worker; the next refresh carries the new role', async () => {
+    const a = await newAdmin();
+    const b = await newAdmin();
+    await patch(b.tokens.access_token, a.user.id, { role: 'user' });
+    await expectProblem(await me(a.tokens.access_token), 401, 'unauthorized');
+    const next = (await (await refresh(a.tokens.refresh_token)).json()) as Tokens;
+    expect(decode(next.access_token).role).toBe('user');
+    expect((await me(next.access_token)).status).toBe(200);
+  });
+
+  it('lets a promoted user’s old token refresh into the admin role (401, not 403, first)', async () => {
+    const admin = await newAdmin();
+    const user = await signedIn();
+    await patch(admin.tokens.access_token, user.user.id, { role: 'admin' });
+    await expectProblem(
+      await call('/admin/stats', withBearer(user.tokens.access_token)),
+      401,
+      'unauthorized',
+    );
+    const next = (await (await refresh(user.tokens.refresh_token)).json()) as Tokens;
+    expect(decode(next.access_token).role).toBe('admin');
+    expect((await call('/admin/stats', withBearer(next.access_token))).status).toBe(200);
+  });
+
+  it('keeps an earlier cut when a later one keeps a session (a password change after a demotion)', async () => {
+    const a = await newAdmin();
+    const b = await newAdmin();
+    const other = await login(a.email);
+    await patch(b.tokens.access_token, a.user.id, { role: 'user' });
+    // A changes the password from a session refreshed after the demotion: that session is kept,
+    // but the tokens the demotion cut stay cut, the kept session's old one included.
+    const fresh = (await (await refresh(other.refresh_token)).json()) as Tokens;
+    const change = await call(
+      '/users/me/password',
+      withBearer(
+        fresh.access_token,
+        json({ current_password: PASSWORD, new_password: 'a brand new passphrase' }),
+      ),
+    );
+    expect(change.status).toBe(204);
+    expect((await me(fresh.access_token)).status).toBe(200);
+    await expectProblem(await me(other.access_token), 401, 'unauthorized');
+    await expectProblem(await me(a.tokens.access_token), 401, 'unauthorized');
+  });
+});
+
+describe('admin cursors', () => {
+  it.each(['/admin/users', '/admin/audit'])(
+    '%s answers 422 for a malformed cursor, never page 1',
+    async (path) => {
+      const admin = await newAdmin();
+      for (const cursor of ['garbage', 'null', 'AAAA', btoa('not-a-uuid'), '%FF', 'x'.repeat(50)]) {
+        const res = await call(`${path}?cursor=${cursor}`, withBearer(admin.tokens.access_token));
+        const body = await expectProblem(res, 422, 'validation_failed');
+        expect(body.errors).toEqual([expect.objectContaining({ path: 'cursor' })]);
+      }
+      // An empty cursor is the first page, and a cursor the API returned works.
+      const first = await call(`${path}?limit=1&cursor=`, withBearer(admin.tokens.access_token));
+      const page = (await first.json()) as { next_cursor: string };
+      expect(page.next_cursor).toEqual(expect.any(String));
+      const next = await call(
+        `${path}?limit=1&cursor=${page.next_cursor}`,
+        withBearer(admin.tokens.access_token),
+      );
+      expect(next.status).toBe(200);
+    },
+  );
+});

@@ -153,8 +153,21 @@ describe('POST /auth/refresh', () => {
     expect(body).toMatchObject({ detail: 'The refresh token is not valid.' });
   });
 
-  it('answers 401 when no token is given at all', async () => {
-    await expectProblem(await call('/auth/refresh', json({})), 401, 'invalid_refresh_token');
+  it.each([
+    ['an empty JSON object', json({})],
+    ['no body at all', { method: 'POST' }],
+    [
+      'a JSON type and zero bytes',
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '' },
+    ],
+  ])('answers 401 refresh_token_missing, naming the likely cause, for %s', async (_name, init) => {
+    const body = await expectProblem(
+      await call('/auth/refresh', init as RequestInit),
+      401,
+      'refresh_token_missing',
+    );
+    expect(body.detail).toMatch(/__Host-refresh_token cookie/);
+    expect(body.detail).toMatch(/same site/);
   });
 
   it('refuses an access token presented as a refresh token', async () => {

@@ -178,7 +178,7 @@ describe('POST /users/me/password', () => {
     ).toBe(200);
   });
 
-  it('refuses a wrong current password with 401 and changes nothing', async () => {
+  it('refuses a wrong current password with 403 (never 401: the session is fine) and changes nothing', async () => {
     const { email, tokens } = await signedIn();
     const other = await login(email);
     await expectProblem(
@@ -186,8 +186,8 @@ describe('POST /users/me/password', () => {
         current_password: 'wrong password!',
         new_password: 'a brand new passphrase',
       }),
-      401,
-      'invalid_credentials',
+      403,
+      'invalid_current_password',
     );
     expect((await me(other.access_token)).status).toBe(200);
   });
