@@ -4,9 +4,10 @@
 //   1. creates `.dev.vars` from `.dev.vars.example` if missing, and fills in a development
 //      signing key and pepper where they are empty (an existing value is never overwritten);
 //   2. applies `migrations/` to the local D1 (the same state directory wrangler dev uses);
-//   3. starts `wrangler dev`, passing through any extra options (`--port 9000`, `--persist-to`).
+//   3. starts `wrangler dev`, passing through any extra options (`--port 9000`, `--persist-to`),
+//      and restarts it when `.dev.vars` changes.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { generateSecret, generateSigningKey, offlineEnv } from './lib/keys.mjs';
 
 const args = process.argv.slice(2);
@@ -73,19 +74,48 @@ const migrate = spawnSync(
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const port = option('--port') ?? '8787';
-const extra = [];
-if (!option('--port')) extra.push('--port', port);
-if (!option('--ip')) extra.push('--ip', '127.0.0.1');
-// The issuer (and so the discovery document's jwks_uri) follows the port actually served,
-// unless the caller or .dev.vars sets one.
-const devVars = readFileSync('.dev.vars', 'utf8');
-if (!args.some((a) => a.startsWith('ISSUER:')) && !/^ISSUER=/m.test(devVars)) {
-  extra.push('--var', `ISSUER:http://127.0.0.1:${port}`);
+
+/** wrangler dev's options: ours, then the caller's (which win). */
+function wranglerArgs(devVars) {
+  const extra = [];
+  if (!option('--port')) extra.push('--port', port);
+  if (!option('--ip')) extra.push('--ip', '127.0.0.1');
+  // The issuer (and so the discovery document's jwks_uri) follows the port actually served,
+  // unless the caller or .dev.vars sets one.
+  if (!args.some((a) => a.startsWith('ISSUER:')) && !/^ISSUER=/m.test(devVars)) {
+    extra.push('--var', `ISSUER:http://127.0.0.1:${port}`);
+  }
+  return [wrangler, 'dev', ...extra, ...args];
 }
 
-const child = spawn(process.execPath, [wrangler, 'dev', ...extra, ...args], {
-  stdio: 'inherit',
-  env,
-});
+let devVars = readFileSync('.dev.vars', 'utf8');
+let child;
+let restarting = false;
+function start() {
+  child = spawn(process.execPath, wranglerArgs(devVars), { stdio: 'inherit', env });
+  child.on('exit', (code, signal) => {
+    if (!restarting) process.exit(code ?? (signal ? 1 : 0));
+    restarting = false;
+    start();
+  });
+}
+start();
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+// wrangler dev reloads on a wrangler.toml change but not on a .dev.vars change
+// (cloudflare/workers-sdk#4894): restart it when the file's content changes, so an edited
+// setting takes effect on the next request instead of silently later. Watched through its
+// directory, because editors often replace the file rather than write to it.
+let pending;
+watch('.', (_event, name) => {
+  if (name !== '.dev.vars') return;
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    const now = existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : devVars;
+    if (now === devVars) return;
+    devVars = now;
+    console.log('[dev] .dev.vars changed: restarting wrangler dev');
+    restarting = true;
+    child.kill('SIGTERM');
+  }, 300);
+});
