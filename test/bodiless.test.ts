@@ -3,9 +3,8 @@
 // forms curl, Python requests, fetch and Swagger UI send for DELETE and bodiless POST; workerd
 // hands the worker a non-null empty stream for some of them, as `new Uint8Array(0)` does here.
 // e2e/phases/real-clients.mjs sends the same calls over real HTTP with real clients.
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, expectProblem, login, register, signedIn, uniqueEmail, withBearer } from './helpers';
+import { call, expectProblem, login, signedIn, signedInAdmin, withBearer } from './helpers';
 
 const BODILESS: [string, RequestInit][] = [
   ['no body, no Content-Type', {}],
@@ -25,12 +24,6 @@ function bodiless(method: string, token: string, form: RequestInit): RequestInit
   return { ...form, method, headers };
 }
 
-async function admin() {
-  const account = await register(uniqueEmail('admin'));
-  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(account.user.id).run();
-  return { ...account, tokens: await login(account.email) };
-}
-
 describe.each(BODILESS)('a bodiless request: %s', (_name, form) => {
   it('DELETE /users/me/sessions/{id} answers 204', async () => {
     const { email, tokens } = await signedIn();
@@ -43,7 +36,7 @@ describe.each(BODILESS)('a bodiless request: %s', (_name, form) => {
   });
 
   it('DELETE /admin/users/{id}/sessions answers 204', async () => {
-    const { tokens } = await admin();
+    const { tokens } = await signedInAdmin();
     const { user } = await signedIn();
     const res = await call(
       `/admin/users/${user.id}/sessions`,

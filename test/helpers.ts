@@ -81,6 +81,32 @@ export async function signedIn() {
   return { ...account, tokens: await login(account.email) };
 }
 
+/** What the development mailbox holds for `email`, newest first. */
+export async function mailTo(email: string) {
+  const res = await call('/dev/mailbox.json');
+  const { messages } = (await res.json()) as {
+    messages: { to: string; subject: string; text: string }[];
+  };
+  return messages.filter((m) => m.to === email);
+}
+
+/** The token of the newest mailed link to `page` (`reset-password`, `verify-email`) for `email`. */
+export async function mailedToken(email: string, page: string) {
+  const link = new RegExp(`${page}\\?token=([\\w-]+)`);
+  for (const m of await mailTo(email)) {
+    const token = link.exec(m.text)?.[1];
+    if (token) return token;
+  }
+  throw new Error(`no ${page} link was mailed to ${email}`);
+}
+
+/** A fresh admin, promoted in D1 as `npm run admin:grant` does, signed in with the role. */
+export async function signedInAdmin() {
+  const account = await register(uniqueEmail('admin'));
+  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(account.user.id).run();
+  return { ...account, tokens: await login(account.email) };
+}
+
 /** `init` with `Authorization: Bearer <token>` added to its headers. */
 export const withBearer = (token: string, init: RequestInit = {}): RequestInit => ({
   ...init,

@@ -10,6 +10,7 @@ import {
   refresh,
   register,
   signedIn,
+  signedInAdmin,
   uniqueEmail,
   type Tokens,
   withBearer,
@@ -20,12 +21,7 @@ const decode = (jwt: string) =>
 const patch = (token: string, id: string, body: unknown) =>
   call(`/admin/users/${id}`, withBearer(token, { ...json(body), method: 'PATCH' }));
 
-/** A fresh admin (promoted in D1, as `npm run admin:grant` does) with a token carrying the role. */
-async function newAdmin() {
-  const account = await register(uniqueEmail('admin'));
-  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(account.user.id).run();
-  return { ...account, tokens: await login(account.email) };
-}
+const newAdmin = signedInAdmin;
 /** Demotes every admin except the given ones, so guard tests start from a known set. */
 async function onlyAdmins(...ids: string[]) {
   await env.DB.prepare(

@@ -8,9 +8,12 @@ import {
   expectProblem,
   json,
   login,
+  mailTo,
+  mailedToken,
   me,
   refresh,
   register,
+  signedInAdmin,
   type Tokens,
   withBearer,
 } from '../helpers';
@@ -253,14 +256,7 @@ describe('login with TOTP on', () => {
   it('is not bypassed by a password reset', async () => {
     const user = await enrolled();
     await call('/auth/password/forgot', json({ email: user.email }));
-    const mails = (
-      (await (await call('/dev/mailbox.json')).json()) as {
-        messages: { to: string; text: string }[];
-      }
-    ).messages;
-    const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(
-      mails.find((m) => m.to === user.email && m.text.includes('reset-password'))!.text,
-    )![1]!;
+    const token = await mailedToken(user.email, 'reset-password');
     expect(
       (await call('/auth/password/reset', json({ token, new_password: 'reset but still 2fa' })))
         .status,
@@ -381,12 +377,7 @@ describe('enrolment needs the password (a stolen access token cannot add a facto
 
   it('mails a notice when two-factor is turned on', async () => {
     const user = await enrolled();
-    const mails = (
-      (await (await call('/dev/mailbox.json')).json()) as {
-        messages: { to: string; subject: string }[];
-      }
-    ).messages.filter((m) => m.to === user.email);
-    expect(mails.map((m) => m.subject)).toContain(
+    expect((await mailTo(user.email)).map((m) => m.subject)).toContain(
       'Two-factor authentication was turned on for Edge Auth',
     );
   });
@@ -515,9 +506,8 @@ function decodeQrSvg(svg: string): string | undefined {
 describe('DELETE /admin/users/{id}/mfa', () => {
   it('removes the factor and recovery codes, revokes every session, mails the user, audits', async () => {
     const user = await enrolled();
-    const admin = await register();
-    await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
-    const adminTokens = await login(admin.email);
+    const admin = await signedInAdmin();
+    const adminTokens = admin.tokens;
     const res = await call(
       `/admin/users/${user.user.id}/mfa`,
       withBearer(adminTokens.access_token, { method: 'DELETE' }),
@@ -540,12 +530,7 @@ describe('DELETE /admin/users/{id}/mfa', () => {
       .bind(user.user.id)
       .first<{ detail: string }>();
     expect(JSON.parse(event!.detail)).toEqual({ by: admin.user.id, was_enabled: true });
-    const mails = (
-      (await (await call('/dev/mailbox.json')).json()) as {
-        messages: { to: string; subject: string }[];
-      }
-    ).messages.filter((m) => m.to === user.email);
-    expect(mails.map((m) => m.subject)).toContain(
+    expect((await mailTo(user.email)).map((m) => m.subject)).toContain(
       'Two-factor authentication was removed from your Edge Auth account',
     );
   });
@@ -560,9 +545,8 @@ describe('DELETE /admin/users/{id}/mfa', () => {
       403,
       'forbidden',
     );
-    const admin = await register();
-    await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(admin.user.id).run();
-    const adminTokens = await login(admin.email);
+    const admin = await signedInAdmin();
+    const adminTokens = admin.tokens;
     await expectProblem(
       await call(
         `/admin/users/${crypto.randomUUID()}/mfa`,

@@ -2,7 +2,16 @@
 // re-authentication): NFKC, then the length in code points. A password accepted at registration
 // must be accepted at every login, in whatever Unicode form the client's keyboard sends it.
 import { describe, expect, it } from 'vitest';
-import { call, expectProblem, json, login, register, uniqueEmail, withBearer } from '../helpers';
+import {
+  call,
+  expectProblem,
+  json,
+  login,
+  mailedToken,
+  register,
+  uniqueEmail,
+  withBearer,
+} from '../helpers';
 
 /** `n` distinct Hangul syllables: one code point each composed (NFC), two or three in NFD. */
 function hangul(n: number): string {
@@ -38,11 +47,7 @@ describe('a 128-syllable Hangul password', () => {
     expect((await login(email, other.normalize('NFC'))).access_token).toBeTruthy();
 
     await call('/auth/password/forgot', json({ email }));
-    const mails = (await (await call('/dev/mailbox.json')).json()) as {
-      messages: { to: string; text: string }[];
-    };
-    const text = mails.messages.find((m) => m.to === email && m.text.includes('reset'))!.text;
-    const token = /reset-password\?token=([\w-]+)/.exec(text)![1]!;
+    const token = await mailedToken(email, 'reset-password');
     const reset = await call('/auth/password/reset', json({ token, new_password: decomposed }));
     expect(reset.status).toBe(204);
     expect((await login(email, composed)).access_token).toBeTruthy();
