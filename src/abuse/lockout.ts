@@ -56,8 +56,8 @@ export async function claimLoginAttempt(
   if (attempt !== undefined && attempt <= config.LOCKOUT_THRESHOLD) {
     return { claim: { allowed: true, attempt }, user };
   }
-  // Locked, or an attempt beyond the threshold whose lock is not set yet (a parallel failure is
-  // about to set it, or the attempts so far were right passwords awaiting their second factor).
+  // Locked, or a parallel attempt beyond the threshold whose lock is not set yet (the failure
+  // that reached the threshold is about to set it; refusal() sets it if it has not).
   const lockedUntil = state[0]?.lockedUntil ?? null;
   const until = lockedUntil ?? now + config.LOCKOUT_DURATION * 1000;
   return {
