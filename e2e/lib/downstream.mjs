@@ -1,36 +1,15 @@
 // The two downstream verifiers "nobody here wrote", each in its own process: Node with jose's
 // createRemoteJWKSet, and Python with PyJWT's PyJWKClient. Both discover the JWKS through the
 // worker's /.well-known/openid-configuration, exactly as a third party would.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, runProcess } from './harness.mjs';
+import { findPython } from './python.mjs';
 
 const verifiers = join(root, 'e2e/verifiers');
 
-/** The Python with PyJWT: E2E_PYTHON, else Debian's /usr/bin/python3 (python3-jwt). */
-export function python() {
-  const candidates = [process.env.E2E_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
-  for (const candidate of candidates) {
-    if (candidate.includes('/') && !existsSync(candidate)) continue;
-    try {
-      execFileSync(
-        candidate,
-        ['-c', 'import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto'],
-        {
-          stdio: 'ignore',
-          timeout: 10_000,
-        },
-      );
-      return candidate;
-    } catch {
-      // no PyJWT (with cryptography) here
-    }
-  }
-  throw new Error(
-    'no python3 with PyJWT and cryptography: apt-get install -y python3-jwt (or set E2E_PYTHON)',
-  );
-}
+/** The Python with PyJWT (and cryptography, for RS256). */
+export const python = () =>
+  findPython('import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto', 'python3-jwt');
 
 async function run(label, command, args, input) {
   const out = await runProcess(command, args, {
