@@ -172,8 +172,10 @@ try {
   if (ctx.worker) {
     if (wanted('journey')) await phase('journey over HTTP', 60_000, () => journey(ctx));
     if (wanted('downstream')) {
-      await phase('downstream verifiers: jose (Node) and PyJWT (Python)', 60_000, () =>
-        downstream(ctx),
+      await phase(
+        'downstream verifiers: jose (Node), PyJWT (Python), hono/jwk (Hono)',
+        60_000,
+        () => downstream(ctx),
       );
     }
     if (wanted('browser')) {
