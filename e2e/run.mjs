@@ -5,7 +5,7 @@
 //
 // Needs: Debian's `chromium`, `python3-jwt`, `python3-requests` and `curl` (see README
 // "End-to-end tests"). Output (logs, screenshots, summary) goes to test-output/e2e/. Exit code 0
-// only if every check passed. `npm run test:e2e -- journey real-clients` runs the setup and
+// only if every check passed. `npm run test:e2e -- real-clients vite-app` runs the setup and
 // then only the phases named.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ import { example } from './phases/example.mjs';
 import { journey } from './phases/journey.mjs';
 import { realClients } from './phases/real-clients.mjs';
 import { rotation } from './phases/rotation.mjs';
+import { viteApp } from './phases/vite-app.mjs';
 
 const startedAt = Date.now();
 const SUITE_LIMIT_MS = 8 * 60_000;
@@ -38,6 +39,7 @@ const PHASES = [
   'downstream',
   'browser',
   'example',
+  'vite-app',
   'real-clients',
   'rotation',
   'example-types',
@@ -86,12 +88,14 @@ try {
         () => ctx.otherPage.close(),
       );
       ctx.appOrigin = ctx.appPage.origin;
+      // The Vite example's dev server (phase vite-app), on localhost like Vite's default.
+      ctx.viteOrigin = `http://localhost:${await freePort()}`;
       ctx.authVars = {
         ENVIRONMENT: 'development',
         MAIL_TRANSPORT: 'dev-mailbox',
         AUDIENCE,
         APP_URL,
-        ALLOWED_ORIGINS: ctx.appPage.origin,
+        ALLOWED_ORIGINS: `${ctx.appPage.origin},${ctx.viteOrigin}`,
         LOG_LEVEL: 'info',
         // Every request comes from 127.0.0.1: budgets large enough for the suite.
         RATE_LIMIT_REGISTER: '1000/3600',
@@ -150,7 +154,7 @@ try {
       );
 
       await check(
-        '--var ALLOWED_ORIGINS overrides .dev.vars: CORS preflight for the page only',
+        '--var ALLOWED_ORIGINS overrides .dev.vars: CORS preflight for the allowed pages only',
         async () => {
           const api = client(ctx.worker.url);
           const preflight = (origin) =>
@@ -186,6 +190,11 @@ try {
     if (wanted('example')) {
       await phase('downstream example worker (examples/downstream-worker)', 120_000, () =>
         example(ctx),
+      );
+    }
+    if (wanted('vite-app')) {
+      await phase('Vite example app: dev-server proxy, Chromium, first-party cookie', 90_000, () =>
+        viteApp(ctx),
       );
     }
     if (wanted('real-clients')) {
