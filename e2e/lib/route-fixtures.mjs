@@ -1,9 +1,9 @@
 // One entry per route of the contract (../shared/API.md), keyed `METHOD /path` as /openapi.json
 // names it. `call(s, { bodiless })` sets up fresh state for one call and returns what the call
 // carries: a `bearer` token, path `params`, a JSON body `json` where the route takes one.
-// `status` (and `code`) is the answer the contract gives that call; `bodiless` is the answer
-// without a body where the body is optional. `check(res)` asserts what else the contract
-// promises. A route in /openapi.json without an entry here fails the real-clients phase, so
+// `status` (and `code`) is the answer the contract gives that call, and `check(res, { call, s })`
+// what else it promises; `bodiless` is the answer (and check) without a body where the body is
+// optional. A route in /openapi.json without an entry here fails the real-clients phase, so
 // every new route needs one.
 import assert from 'node:assert/strict';
 import { runProcess } from './harness.mjs';
@@ -14,6 +14,8 @@ import { totpCodes } from './totp.mjs';
 const NEW_PASSWORD = 'a different long passphrase e2e';
 
 const tokens = (res) => assert.equal(typeof res.body?.access_token, 'string', res.text);
+const sessionEnded = async (res, { call, s }) =>
+  expectStatus(await s.get('/users/me', { bearer: call.bearer }), 401);
 
 export const fixtures = {
   'GET /.well-known/jwks.json': {
@@ -55,12 +57,13 @@ export const fixtures = {
   },
   'POST /auth/logout': {
     status: 204,
+    check: sessionEnded,
     call: async (s) => {
       const user = await s.signedIn();
       return { bearer: user.access_token, json: { refresh_token: user.refresh_token } };
     },
     // Bearer only: the session of the access token ends.
-    bodiless: { status: 204 },
+    bodiless: { status: 204, check: sessionEnded },
   },
   'POST /auth/logout-all': {
     status: 204,
@@ -186,6 +189,7 @@ export function fixtureKit({ base, appUrl, persistTo }) {
   let admin;
   const s = {
     appUrl,
+    get: (path, opts) => request(base, 'GET', path, opts),
     post: (path, opts) => request(base, 'POST', path, opts),
     mail: (email, subject) => mailTo(base, email, subject),
     async user(label = 'rc') {
