@@ -58,8 +58,11 @@ export async function realClients(ctx) {
   );
 
   const kit = fixtureKit({ base: worker.url, appUrl: ctx.appUrl, persistTo: worker.persistTo });
-  // Granting the admin runs wrangler (seconds): start it now, beside the first routes' calls.
-  kit.admin().catch(() => {});
+  // admin:grant writes the worker's SQLite file from another process: done before any call is
+  // in flight, or the worker's own writes meet SQLITE_BUSY (503).
+  await soft('an admin, granted with npm run admin:grant --persist-to <state>', async () => {
+    await kit.admin();
+  });
   const rows = [];
   for (const route of routes) {
     const fixture = fixtures[route.key];
