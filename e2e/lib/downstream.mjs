@@ -1,36 +1,16 @@
-// The two downstream verifiers "nobody here wrote", each in its own process: Node with jose's
-// createRemoteJWKSet, and Python with PyJWT's PyJWKClient. Both discover the JWKS through the
-// worker's /.well-known/openid-configuration, exactly as a third party would.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// The downstream verifiers "nobody here wrote", each in its own process: Node with jose's
+// createRemoteJWKSet, Python with PyJWT's PyJWKClient, and a Hono app with `hono/jwk`. All
+// discover the JWKS through the worker's /.well-known/openid-configuration, exactly as a third
+// party would.
 import { join } from 'node:path';
 import { root, runProcess } from './harness.mjs';
+import { findPython } from './python.mjs';
 
 const verifiers = join(root, 'e2e/verifiers');
 
-/** The Python with PyJWT: E2E_PYTHON, else Debian's /usr/bin/python3 (python3-jwt). */
-export function python() {
-  const candidates = [process.env.E2E_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
-  for (const candidate of candidates) {
-    if (candidate.includes('/') && !existsSync(candidate)) continue;
-    try {
-      execFileSync(
-        candidate,
-        ['-c', 'import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto'],
-        {
-          stdio: 'ignore',
-          timeout: 10_000,
-        },
-      );
-      return candidate;
-    } catch {
-      // no PyJWT (with cryptography) here
-    }
-  }
-  throw new Error(
-    'no python3 with PyJWT and cryptography: apt-get install -y python3-jwt (or set E2E_PYTHON)',
-  );
-}
+/** The Python with PyJWT (and cryptography, for RS256). */
+export const python = () =>
+  findPython('import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto', 'python3-jwt');
 
 async function run(label, command, args, input) {
   const out = await runProcess(command, args, {
@@ -47,17 +27,28 @@ async function run(label, command, args, input) {
   }
 }
 
+const VERIFIERS = {
+  jose: () => [process.execPath, [join(verifiers, 'jose-verify.mjs')]],
+  pyjwt: () => [python(), [join(verifiers, 'pyjwt_verify.py')]],
+  hono: () => [process.execPath, [join(verifiers, 'hono-jwk-verify.mjs')]],
+};
+
+/** One verifier on its own; `input` is { issuer, audience, tokens, ...its own options }. */
+export function verifyWith(name, input) {
+  const [command, args] = VERIFIERS[name]();
+  return run(name, command, args, input);
+}
+
 /**
- * Verifies `tokens` ({ name: jwt }) in both verifiers. Resolves
- * { jose: { jwks_uri, results }, pyjwt: { jwks_uri, results } }.
+ * Verifies `tokens` ({ name: jwt }) in every verifier. Resolves
+ * { jose: { jwks_uri, results }, pyjwt: { ... }, hono: { ... } }.
  */
 export async function verifyDownstream({ issuer, audience, tokens }) {
-  const input = { issuer, audience, tokens };
-  const [jose, pyjwt] = await Promise.all([
-    run('jose', process.execPath, [join(verifiers, 'jose-verify.mjs')], input),
-    run('PyJWT', python(), [join(verifiers, 'pyjwt_verify.py')], input),
-  ]);
-  return { jose, pyjwt };
+  const names = Object.keys(VERIFIERS);
+  const outcomes = await Promise.all(
+    names.map((name) => verifyWith(name, { issuer, audience, tokens })),
+  );
+  return Object.fromEntries(names.map((name, i) => [name, outcomes[i]]));
 }
 
 /** Asserts each verifier's verdict per token: `expected` is { name: true | false }. */

@@ -16,10 +16,15 @@ export async function mailTo(base, email, subjectPattern = /./) {
 }
 
 /** The token of the verification link `APP_URL/verify-email?token=...` in a message. */
-export function verificationToken(message, appUrl) {
+export const verificationToken = (message, appUrl) => linkToken(message, `${appUrl}/verify-email`);
+
+/** The token of the reset link `APP_URL/reset-password?token=...` in a message. */
+export const resetToken = (message, appUrl) => linkToken(message, `${appUrl}/reset-password`);
+
+function linkToken(message, page) {
   const links = message.text.match(/https?:\/\/\S+/g) ?? [];
-  const link = links.find((l) => l.startsWith(`${appUrl}/verify-email?token=`));
-  assert.ok(link, `no ${appUrl}/verify-email link in: ${message.text}`);
+  const link = links.find((l) => l.startsWith(`${page}?token=`));
+  assert.ok(link, `no ${page} link in: ${message.text}`);
   return new URL(link).searchParams.get('token');
 }
 

@@ -58,9 +58,15 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 /**
  * Spawns `command` as the leader of a new process group, its output appended to
- * test-output/e2e/logs/<name>.log. Returns a handle whose stop() ends the whole group.
+ * test-output/e2e/logs/<name>.log. Returns a handle whose stop() ends the whole group; with
+ * `stdin: 'pipe'` also its stdin and stdout streams, for a driver spoken to line by line.
  */
-export function startProcess(name, command, args, { cwd = root, env = process.env } = {}) {
+export function startProcess(
+  name,
+  command,
+  args,
+  { cwd = root, env = process.env, stdin = 'ignore' } = {},
+) {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'w' });
@@ -68,7 +74,7 @@ export function startProcess(name, command, args, { cwd = root, env = process.en
     cwd,
     env,
     detached: true, // own process group: kill(-pid) reaches wrangler, workerd and esbuild
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   let output = '';
   const collect = (chunk) => {
@@ -89,6 +95,8 @@ export function startProcess(name, command, args, { cwd = root, env = process.en
     pid: child.pid,
     logFile,
     exited,
+    stdin: child.stdin,
+    stdout: child.stdout,
     output: () => output,
     /** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the leader has exited. */
     stop(graceMs = 5_000) {
@@ -142,11 +150,14 @@ export function runProcess(command, args, { input, timeoutMs = 30_000, cwd = roo
       groups.delete(child.pid);
       reject(err);
     });
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has all of the child's output been read.
+    child.on('close', (code) => {
       clearTimeout(timer);
       groups.delete(child.pid);
       resolve({ code, stdout, stderr });
     });
+    // A child that exits without reading its stdin (curl) makes the write fail with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

@@ -2,48 +2,18 @@
 // browser). A page on an allowed origin signs in with credentialed fetches, refreshes with the
 // HttpOnly cookie alone and logs out; a page on another origin is refused by CORS.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { hermeticContext, launchChromium } from '../lib/chromium.mjs';
 import { check, note, outDir } from '../lib/harness.mjs';
 import { REFRESH_COOKIE } from '../lib/http.mjs';
 import { verifiedUser } from '../lib/flows.mjs';
 
-export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 export async function browser(ctx) {
   const { worker, appPage, otherPage, appUrl } = ctx;
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set E2E_CHROMIUM)`);
-  }
-  const { chromium } = await import('playwright-core');
   const { email, password } = await verifiedUser(worker.url, 'browser', appUrl);
 
-  const instance = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: FLAGS,
-    timeout: 30_000,
-  });
-  ctx.cleanups.push(() => instance.close().catch(() => {}));
-  const context = await instance.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(15_000);
-  // Hermetic: the browser talks to 127.0.0.1 only; anything else (CDNs) is refused.
-  const blocked = new Set();
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.protocol === 'data:') return route.continue();
-    blocked.add(url.origin);
-    return route.abort('blockedbyclient');
-  });
+  const instance = await launchChromium(ctx);
+  const { context, blocked } = await hermeticContext(instance);
   const refreshCookie = async () =>
     (await context.cookies(worker.url)).find((c) => c.name === REFRESH_COOKIE);
 

@@ -1,5 +1,5 @@
 // Key rotation end to end, as README "Rotating signing keys" describes it: the worker runs with
-// key A, then with [B, A] (B signs, A still published), then with [B] alone. Checked by the two
+// key A, then with [B, A] (B signs, A still published), then with [B] alone. Checked by the
 // downstream verifiers (fresh processes: they fetch the JWKS anew) and by the downstream example,
 // which keeps running across the restarts with its cached JWKS.
 import assert from 'node:assert/strict';

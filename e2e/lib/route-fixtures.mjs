@@ -1,0 +1,242 @@
+// One entry per route of the contract (../shared/API.md), keyed `METHOD /path` as /openapi.json
+// names it. `call(s, { bodiless })` sets up fresh state for one call and returns what the call
+// carries: a `bearer` token, path `params`, a JSON body `json` where the route takes one.
+// `status` (and `code`) is the answer the contract gives that call, and `check(res, { call, s })`
+// what else it promises; `bodiless` is the answer (and check) without a body where the body is
+// optional. A route in /openapi.json without an entry here fails the real-clients phase, so
+// every new route needs one.
+import assert from 'node:assert/strict';
+import { runProcess } from './harness.mjs';
+import { PASSWORD, expectStatus, request, uniqueEmail } from './http.mjs';
+import { mailTo, resetToken, verificationToken } from './flows.mjs';
+import { totpCodes } from './totp.mjs';
+
+const NEW_PASSWORD = 'a different long passphrase e2e';
+
+const tokens = (res) => assert.equal(typeof res.body?.access_token, 'string', res.text);
+const sessionEnded = async (res, { call, s }) =>
+  expectStatus(await s.get('/users/me', { bearer: call.bearer }), 401);
+
+export const fixtures = {
+  'GET /.well-known/jwks.json': {
+    status: 200,
+    check: (res) => assert.ok(res.body.keys.length > 0),
+  },
+  'GET /.well-known/openid-configuration': { status: 200 },
+  'GET /health/live': { status: 200 },
+  'GET /health/ready': { status: 200 },
+
+  'POST /auth/register': {
+    status: 201,
+    call: async () => ({ json: { email: uniqueEmail('rc'), password: PASSWORD, name: 'Ana' } }),
+  },
+  'POST /auth/login': {
+    status: 200,
+    check: tokens,
+    call: async (s) => {
+      const { email, password } = await s.user();
+      return { json: { email, password } };
+    },
+  },
+  'POST /auth/mfa/verify': {
+    status: 200,
+    check: tokens,
+    call: async (s) => {
+      const user = await s.totpUser();
+      const { mfa_token } = await s.login(user);
+      return { json: { mfa_token, code: user.code() } };
+    },
+  },
+  'POST /auth/refresh': {
+    status: 200,
+    check: tokens,
+    call: async (s, { bodiless }) =>
+      bodiless ? {} : { json: { refresh_token: (await s.signedIn()).refresh_token } },
+    // Neither a body token nor a cookie.
+    bodiless: { status: 401, code: 'refresh_token_missing' },
+  },
+  'POST /auth/logout': {
+    status: 204,
+    check: sessionEnded,
+    call: async (s) => {
+      const user = await s.signedIn();
+      return { bearer: user.access_token, json: { refresh_token: user.refresh_token } };
+    },
+    // Bearer only: the session of the access token ends.
+    bodiless: { status: 204, check: sessionEnded },
+  },
+  'POST /auth/logout-all': {
+    status: 204,
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+  },
+  'POST /auth/email/verify': {
+    status: 200,
+    call: async (s) => {
+      const { email } = await s.user();
+      return { json: { token: verificationToken(await s.mail(email, /confirm/i), s.appUrl) } };
+    },
+  },
+  'POST /auth/email/resend': {
+    status: 202,
+    call: async (s) => ({ json: { email: (await s.user()).email } }),
+  },
+  'POST /auth/password/forgot': {
+    status: 202,
+    call: async (s) => ({ json: { email: (await s.user()).email } }),
+  },
+  'POST /auth/password/reset': {
+    status: 204,
+    call: async (s) => {
+      const { email } = await s.user();
+      expectStatus(await s.post('/auth/password/forgot', { json: { email } }), 202);
+      const token = resetToken(await s.mail(email, /reset/i), s.appUrl);
+      return { json: { token, new_password: NEW_PASSWORD } };
+    },
+  },
+
+  'GET /users/me': {
+    status: 200,
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+  },
+  'PATCH /users/me': {
+    status: 200,
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token, json: { name: 'Ana B' } }),
+  },
+  'POST /users/me/password': {
+    status: 204,
+    call: async (s) => ({
+      bearer: (await s.signedIn()).access_token,
+      json: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    }),
+  },
+  'GET /users/me/sessions': {
+    status: 200,
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+  },
+  'DELETE /users/me/sessions/{id}': {
+    status: 204,
+    // Signed in twice: the second session ends the first.
+    call: async (s) => {
+      const user = await s.signedIn();
+      const second = await s.login(user);
+      return { bearer: second.access_token, params: { id: user.session_id } };
+    },
+  },
+  'POST /users/me/mfa/totp/setup': {
+    status: 200,
+    check: (res) => {
+      const fields = Object.keys(res.body ?? {})
+        .sort()
+        .join(', ');
+      assert.equal(fields, 'otpauth_uri, qr_svg, secret', `fields ${fields}`);
+    },
+    call: async (s) => {
+      const user = await s.signedIn();
+      return { bearer: user.access_token, json: { password: user.password } };
+    },
+  },
+  'POST /users/me/mfa/totp/enable': {
+    status: 200,
+    check: (res) => assert.equal(res.body?.recovery_codes?.length, 10, res.text),
+    call: async (s) => {
+      const user = await s.signedIn();
+      const { secret } = await s.totpSetup(user);
+      return { bearer: user.access_token, json: { code: totpCodes(secret)() } };
+    },
+  },
+  'POST /users/me/mfa/totp/disable': {
+    status: 204,
+    call: async (s) => {
+      const user = await s.totpUser();
+      return { bearer: user.access_token, json: { password: user.password, code: user.code() } };
+    },
+  },
+
+  'GET /admin/stats': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
+  'GET /admin/users': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
+  'GET /admin/users/{id}': {
+    status: 200,
+    call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.user()).id } }),
+  },
+  'PATCH /admin/users/{id}': {
+    status: 200,
+    call: async (s) => ({
+      bearer: await s.admin(),
+      params: { id: (await s.signedIn()).id },
+      json: { disabled: true },
+    }),
+  },
+  'DELETE /admin/users/{id}/sessions': {
+    status: 204,
+    call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.signedIn()).id } }),
+  },
+  'DELETE /admin/users/{id}/mfa': {
+    status: 204,
+    call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.totpUser()).id } }),
+  },
+  'GET /admin/audit': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
+
+  'GET /dev/mailbox.json': { status: 200 },
+  'GET /dev/mailbox': { status: 200 },
+};
+
+/**
+ * The helpers fixtures set up state with, over plain HTTP like any client. Every user is new;
+ * the admin is one account for the whole phase (granted once with `npm run admin:grant`
+ * against the worker's state directory, as README "Administration" says).
+ */
+export function fixtureKit({ base, appUrl, persistTo }) {
+  let admin;
+  const s = {
+    appUrl,
+    get: (path, opts) => request(base, 'GET', path, opts),
+    post: (path, opts) => request(base, 'POST', path, opts),
+    mail: (email, subject) => mailTo(base, email, subject),
+    async user(label = 'rc') {
+      const email = uniqueEmail(label);
+      const res = await s.post('/auth/register', { json: { email, password: PASSWORD } });
+      return { email, password: PASSWORD, id: expectStatus(res, 201).body.id };
+    },
+    async login({ email, password }) {
+      return expectStatus(await s.post('/auth/login', { json: { email, password } }), 200).body;
+    },
+    /** A new user with a session: { email, password, id, access_token, refresh_token, ... }. */
+    async signedIn(label) {
+      const user = await s.user(label);
+      return { ...user, ...(await s.login(user)) };
+    },
+    async totpSetup(user) {
+      const res = await s.post('/users/me/mfa/totp/setup', {
+        bearer: user.access_token,
+        json: { password: user.password },
+      });
+      return expectStatus(res, 200).body;
+    },
+    /** A signed-in user with TOTP on; `code()` gives a code the worker has not seen yet. */
+    async totpUser() {
+      const user = await s.signedIn('totp');
+      const code = totpCodes((await s.totpSetup(user)).secret);
+      const res = await s.post('/users/me/mfa/totp/enable', {
+        bearer: user.access_token,
+        json: { code: code() },
+      });
+      expectStatus(res, 200);
+      return { ...user, code };
+    },
+    /** An admin's access token. */
+    admin() {
+      admin ??= (async () => {
+        const user = await s.user('admin');
+        const out = await runProcess(
+          'npm',
+          ['run', '-s', 'admin:grant', '--', user.email, '--persist-to', persistTo],
+          { timeoutMs: 60_000 },
+        );
+        assert.equal(out.code, 0, `admin:grant: ${out.stderr || out.stdout}`);
+        return (await s.login(user)).access_token;
+      })();
+      return admin;
+    },
+  };
+  return s;
+}
