@@ -1,55 +1,21 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { and, eq, sql } from 'drizzle-orm';
-import { liftLockStatement } from '../abuse/lockout';
-import { auditContext, auditEvent } from '../audit/audit';
-import { hashPassword } from '../crypto/password';
-import { sha256 } from '../crypto/tokens';
-import { database } from '../db/client';
-import { users } from '../db/schema';
-import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
-import { appLink, deliver, sendLater } from '../mail/send';
-import { templates } from '../mail/templates';
-import { rateLimit, rateLimiter } from '../middleware/rate-limit';
-import { canonicalEmail } from '../policy/email';
-import { passwordField, validNewPassword } from '../policy/fields';
+import {
+  confirmEmail,
+  requestPasswordReset,
+  resendVerification,
+  resetPassword,
+} from '../accounts/email-links';
+import { rateLimit } from '../middleware/rate-limit';
+import { passwordField } from '../policy/fields';
 import { createRouter } from '../router';
-import { revokeUserSessions } from '../sessions/store';
-import { consumeToken, issueToken, peekToken, spendTokens } from '../tokens/one-time';
-import { toUserObject, userByEmail, userById, userObject } from '../users/users';
+import { toUserObject, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 
-const invalidToken = () => new ApiError('invalid_token', 'This link is invalid or has expired.');
 const tokenField = z.string().max(256);
 const accepted = { description: 'Accepted (always, whether or not the address has an account)' };
 const ACCEPTED_BODY = { status: 'accepted' } as const;
 // Any string: an address that is not valid gets the same 202 (and no mail) as an unknown one.
 const emailOnly = jsonBody(z.object({ email: z.string().max(320) }));
-
-/**
- * Per-address throttle for mail we send on an anonymous request. Over budget, the request still
- * gets its 202 (the answer must not depend on the address) but nothing is sent.
- */
-async function addressAllowed(c: Context<AppEnv>, kind: string, email: string) {
-  const rate = c.var.config.RATE_LIMIT_EMAIL_PER_ADDRESS;
-  // Hashed: KV keys stay short (512-byte limit) and hold no address.
-  const key = `${kind}:email:${await sha256(email)}`;
-  const decision = await rateLimiter(c).hit(key, rate, Date.now());
-  return decision.allowed;
-}
-
-/**
- * Resend and forgot-password answer the same 202 for every address; whatever depends on the
- * address (reads, throttle, token, audit row, mail) runs after the response, so neither the
- * answer nor its timing tells whether an account exists or is verified (THREATS C3, C4).
- * A failure there is logged; the client's answer was never going to say anything else.
- */
-function afterResponse(c: Context<AppEnv>, what: string, work: () => Promise<void>) {
-  c.executionCtx.waitUntil(
-    work().catch((err) => c.var.log.error(`${what} failed`, { error: String(err) })),
-  );
-}
 
 export const email = createRouter()
   .openapi(
@@ -65,25 +31,9 @@ export const email = createRouter()
       },
     }),
     async (c) => {
-      const { token } = c.req.valid('json');
-      const db = database(c.env.DB);
-      const now = Date.now();
-      const { consume, consumed, userOf } = await consumeToken(db, token, 'verify_email', now);
-      const [spent, , , verified] = await db.batch([
-        consume,
-        db
-          .update(users)
-          .set({ emailVerifiedAt: sql`COALESCE(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
-          .where(and(sql`${users.id} = ${userOf}`, consumed)),
-        auditEvent(db, auditContext(c), 'email.verified', userOf, {}, consumed),
-        db
-          .select()
-          .from(users)
-          .where(sql`${users.id} = ${userOf}`),
-      ]);
-      if (spent.length === 0 || !verified[0]) throw invalidToken();
+      const user = await confirmEmail(c, c.req.valid('json').token);
       c.header('Cache-Control', 'no-store');
-      return c.json(toUserObject(verified[0]), 200);
+      return c.json(toUserObject(user), 200);
     },
   )
   .openapi(
@@ -97,24 +47,7 @@ export const email = createRouter()
       responses: { 202: accepted, 429: problem },
     }),
     (c) => {
-      const email = canonicalEmail(c.req.valid('json').email);
-      afterResponse(c, 'verification resend', async () => {
-        const config = c.var.config;
-        const db = database(c.env.DB);
-        const user = await userByEmail(db, email);
-        if (!user || user.emailVerifiedAt !== null) return;
-        if (!(await addressAllowed(c, 'verify', email))) return;
-        const verification = await issueToken(
-          db,
-          user.id,
-          'verify_email',
-          config.VERIFY_EMAIL_TTL,
-          Date.now(),
-        );
-        await db.batch(verification.statements);
-        const link = appLink(c, 'verify-email', verification.token);
-        await deliver(c, templates.verifyEmail(user.email, config.PRODUCT_NAME, link));
-      });
+      resendVerification(c, c.req.valid('json').email);
       return c.json(ACCEPTED_BODY, 202);
     },
   )
@@ -129,31 +62,7 @@ export const email = createRouter()
       responses: { 202: accepted, 429: problem },
     }),
     (c) => {
-      const email = canonicalEmail(c.req.valid('json').email);
-      const ctx = auditContext(c);
-      afterResponse(c, 'reset request', async () => {
-        const config = c.var.config;
-        const db = database(c.env.DB);
-        const user = await userByEmail(db, email);
-        const allowed = await addressAllowed(c, 'reset', email);
-        const requested = (userId: string | null) =>
-          auditEvent(db, ctx, 'password.reset_requested', userId, { email, throttled: !allowed });
-        if (!user || !allowed) {
-          await db.batch([requested(user?.id ?? null)]);
-          return;
-        }
-        const reset = await issueToken(
-          db,
-          user.id,
-          'reset_password',
-          config.RESET_PASSWORD_TTL,
-          Date.now(),
-        );
-        await db.batch([...reset.statements, requested(user.id)]);
-        const link = appLink(c, 'reset-password', reset.token);
-        const minutes = Math.round(config.RESET_PASSWORD_TTL / 60);
-        await deliver(c, templates.resetPassword(user.email, config.PRODUCT_NAME, link, minutes));
-      });
+      requestPasswordReset(c, c.req.valid('json').email);
       return c.json(ACCEPTED_BODY, 202);
     },
   )
@@ -172,40 +81,7 @@ export const email = createRouter()
     }),
     async (c) => {
       const { token, new_password } = c.req.valid('json');
-      const config = c.var.config;
-      const db = database(c.env.DB);
-      const now = Date.now();
-      const userId = await peekToken(db, token, 'reset_password', now);
-      const user = userId ? await userById(db, userId) : undefined;
-      if (!user) throw invalidToken();
-      const password = await validNewPassword(db, new_password, user.email, config, 'new_password');
-      const passwordHash = await hashPassword(password, config.PASSWORD_PEPPER);
-      const { consume, consumed } = await consumeToken(db, token, 'reset_password', now);
-      // One batch: the token is spent, the password set, every session revoked, the lockout
-      // cleared (a reset works while locked), the audit row written, or none of it. Of two
-      // concurrent submissions only the one whose UPDATE consumed the token has any effect.
-      const [spent] = await revokeUserSessions(
-        db,
-        c.env.KV,
-        config,
-        user.id,
-        'password_reset',
-        now,
-        {
-          alsoRun: [
-            consume,
-            db
-              .update(users)
-              .set({ passwordHash, updatedAt: now })
-              .where(and(eq(users.id, user.id), consumed)),
-            liftLockStatement(db, user.email, consumed),
-            spendTokens(db, user.id, 'reset_password', now, consumed),
-            auditEvent(db, auditContext(c), 'password.reset', user.id, {}, consumed),
-          ],
-        },
-      );
-      if ((spent as unknown[]).length === 0) throw invalidToken();
-      sendLater(c, templates.passwordChanged(user.email, config.PRODUCT_NAME));
+      await resetPassword(c, token, new_password);
       return c.body(null, 204);
     },
   );

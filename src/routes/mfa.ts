@@ -1,31 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import { failureStatements } from '../abuse/lockout';
-import { authenticate } from '../accounts/authenticate';
-import { auditContext, auditEvent } from '../audit/audit';
-import { seal } from '../crypto/secret-box';
-import { base32Encode, matchTotp, newTotpSecret, otpauthUri, qrSvg } from '../crypto/totp';
+import { grantFor } from '../accounts/sign-in';
+import { auditContext } from '../audit/audit';
 import { database } from '../db/client';
-import { recoveryCodes, users } from '../db/schema';
-import { ApiError } from '../errors';
-import { sendLater } from '../mail/send';
-import { templates } from '../mail/templates';
 import { verifyChallenge } from '../mfa/challenge';
-import {
-  consumeFactor,
-  newRecoveryCodes,
-  readFactor,
-  recoveryCodeHash,
-  recoveryCodeRows,
-  removeFactorStatements,
-  totpSecretOf,
-} from '../mfa/factors';
+import { confirmTotpEnrolment, startTotpEnrolment, turnOffTotp } from '../mfa/enrolment';
 import { rateLimit } from '../middleware/rate-limit';
 import { passwordField } from '../policy/fields';
 import { clientMeta } from '../request-meta';
 import { createRouter } from '../router';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
-import { assertSessionLive, revokeUserSessions } from '../sessions/store';
 import { signedInUser } from '../users/users';
 import { bearer, jsonBody, problem } from './openapi';
 
@@ -67,13 +50,7 @@ export const mfa = createRouter()
         now,
         clientMeta(c),
       );
-      const grant = {
-        ...session,
-        userId: user.id,
-        role: user.role,
-        emailVerified: user.emailVerifiedAt !== null,
-      };
-      return respondWithTokens(c, grant, now);
+      return respondWithTokens(c, grantFor(user, session), now);
     },
   )
   .openapi(
@@ -104,42 +81,13 @@ export const mfa = createRouter()
       },
     }),
     async (c) => {
-      const { password } = c.req.valid('json');
-      const config = c.var.config;
-      const db = database(c.env.DB);
       const user = await signedInUser(c);
-      if (user.totpEnabledAt !== null)
-        throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
-      // A stolen access token alone must not be able to put a factor on the account and lock its
-      // owner out: enrolment needs the password, under the lockout like every proof.
-      const auth = await authenticate(
-        db,
-        config,
-        auditContext(c),
-        user.email,
-        password,
-        'mfa_setup',
-      );
-      const secret = newTotpSecret();
-      const sealed = await seal(config.TOTP_ENCRYPTION_KEY, secret, user.id);
-      const [pending] = await db.batch([
-        db
-          .update(users)
-          .set({
-            totpSecret: sealed.ciphertext,
-            totpKeyVersion: sealed.version,
-            totpLastStep: null,
-            updatedAt: Date.now(),
-          })
-          .where(and(eq(users.id, user.id), isNull(users.totpEnabledAt)))
-          .returning({ id: users.id }),
-        auth.clearFailures,
-      ]);
-      if (pending.length === 0)
-        throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
-      const uri = otpauthUri(secret, config.PRODUCT_NAME, user.email);
+      const setup = await startTotpEnrolment(c, user, c.req.valid('json').password);
       c.header('Cache-Control', 'no-store');
-      return c.json({ secret: base32Encode(secret), otpauth_uri: uri, qr_svg: qrSvg(uri) }, 200);
+      return c.json(
+        { secret: setup.secret, otpauth_uri: setup.otpauthUri, qr_svg: setup.qrSvg },
+        200,
+      );
     },
   )
   .openapi(
@@ -163,49 +111,7 @@ export const mfa = createRouter()
       },
     }),
     async (c) => {
-      const { code } = c.req.valid('json');
-      const config = c.var.config;
-      const db = database(c.env.DB);
-      const user = await signedInUser(c);
-      if (user.totpEnabledAt !== null)
-        throw new ApiError('mfa_already_enabled', 'Two-factor authentication is already on.');
-      const secret = await totpSecretOf(config, user);
-      const now = Date.now();
-      const step = secret && (await matchTotp(secret, code, now));
-      const wrong = new ApiError(
-        'invalid_mfa_code',
-        'The code is not valid; check the time on your device.',
-        { status: 400 },
-      );
-      if (step === null || step === undefined) {
-        await db.batch([
-          auditEvent(db, auditContext(c), 'mfa.failed', user.id, { during: 'enable' }),
-        ]);
-        throw wrong;
-      }
-      const codes = newRecoveryCodes();
-      const hashes = await Promise.all(codes.map((rc) => recoveryCodeHash(config, user.id, rc)));
-      // Enabled only if the secret is still the one this code was checked against; the
-      // confirming code's step counts as used (THREATS H6).
-      const enabledNow = sql`EXISTS (SELECT 1 FROM users WHERE id = ${user.id} AND totp_enabled_at = ${now})`;
-      const [enabled] = await db.batch([
-        db
-          .update(users)
-          .set({ totpEnabledAt: now, totpLastStep: step, updatedAt: now })
-          .where(
-            and(
-              eq(users.id, user.id),
-              isNull(users.totpEnabledAt),
-              eq(users.totpSecret, user.totpSecret!),
-            ),
-          )
-          .returning({ id: users.id }),
-        db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), sql`${enabledNow}`)),
-        ...recoveryCodeRows(db, user.id, hashes, now, enabledNow),
-        auditEvent(db, auditContext(c), 'mfa.enabled', user.id, {}, enabledNow),
-      ]);
-      if (enabled.length === 0) throw wrong;
-      sendLater(c, templates.mfaEnabled(user.email, config.PRODUCT_NAME));
+      const codes = await confirmTotpEnrolment(c, await signedInUser(c), c.req.valid('json').code);
       c.header('Cache-Control', 'no-store');
       return c.json({ recovery_codes: codes }, 200);
     },
@@ -227,34 +133,7 @@ export const mfa = createRouter()
     }),
     async (c) => {
       const { password, code } = c.req.valid('json');
-      const config = c.var.config;
-      const db = database(c.env.DB);
-      const ctx = auditContext(c);
-      const { sid } = c.var.auth;
-      const user = await signedInUser(c);
-      await assertSessionLive(db, sid, Date.now());
-      const auth = await authenticate(db, config, ctx, user.email, password, 'mfa_disable');
-      const now = Date.now();
-      const factor = user.totpEnabledAt !== null ? await readFactor(config, user, code, now) : null;
-      const consumed = factor ? (await db.batch([consumeFactor(db, user.id, factor, now)]))[0] : [];
-      if (consumed.length !== 1) {
-        // The attempt this request claimed for the password stays counted: a wrong code is a
-        // failure like a wrong password, under the same threshold.
-        await db.batch([
-          auditEvent(db, ctx, 'mfa.failed', user.id, { during: 'disable', attempt: auth.attempt }),
-          ...failureStatements(db, config, ctx, user.email, user.id, auth.attempt, now),
-        ]);
-        throw new ApiError('invalid_mfa_code', 'The code is not valid.', { status: 403 });
-      }
-      await revokeUserSessions(db, c.env.KV, config, user.id, 'mfa_disabled', now, {
-        keep: sid,
-        alsoRun: [
-          ...removeFactorStatements(db, user.id, now),
-          auth.clearFailures,
-          auditEvent(db, ctx, 'mfa.disabled', user.id, { session_id: sid }),
-        ],
-      });
-      sendLater(c, templates.mfaDisabled(user.email, config.PRODUCT_NAME));
+      await turnOffTotp(c, await signedInUser(c), c.var.auth.sid, password, code);
       return c.body(null, 204);
     },
   );

@@ -10,13 +10,8 @@ import { createRouter } from '../router';
 import { clearRefreshCookie, refreshCookieName, refreshTokenFrom } from '../sessions/cookie';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { rotate } from '../sessions/rotation';
-import {
-  assertSessionLive,
-  revokeSession,
-  revokeUserSessions,
-  sessionByRefreshToken,
-  sessionIsLive,
-} from '../sessions/store';
+import { signOut, signOutEverywhere } from '../sessions/sign-out';
+import { revokeSession, sessionByRefreshToken, sessionIsLive } from '../sessions/store';
 import { bearer, jsonBody, problem } from './openapi';
 
 // A refresh token is 32 random bytes in base64url (43 characters); anything else is unknown.
@@ -107,27 +102,12 @@ export const tokens = createRouter()
       const token = refreshTokenFrom(c, c.req.valid('json'));
       const claims = await bearerToken(c);
       const db = database(c.env.DB);
-      const ctx = auditContext(c);
-      const now = Date.now();
       const ended = new Map<string, string>();
       const session =
         token && REFRESH_TOKEN.test(token) ? await sessionByRefreshToken(db, token) : undefined;
       if (session) ended.set(session.sessionId, session.userId);
       if (claims) ended.set(claims.sid, claims.sub);
-      for (const [sessionId, userId] of ended) {
-        await revokeSession(db, c.env.KV, c.var.config, sessionId, 'logout', now, {
-          alsoRun: [
-            auditEvent(
-              db,
-              ctx,
-              'logout',
-              userId,
-              { session_id: sessionId },
-              sessionIsLive(sessionId),
-            ),
-          ],
-        });
-      }
+      for (const [sessionId, userId] of ended) await signOut(c, sessionId, userId);
       clearRefreshCookie(c);
       return c.body(null, 204);
     },
@@ -142,12 +122,7 @@ export const tokens = createRouter()
       responses: { 204: { description: 'Every session revoked' }, 401: problem },
     }),
     async (c) => {
-      const { sub, sid } = c.var.auth;
-      const db = database(c.env.DB);
-      await assertSessionLive(db, sid, Date.now());
-      await revokeUserSessions(db, c.env.KV, c.var.config, sub, 'logout_all', Date.now(), {
-        alsoRun: [auditEvent(db, auditContext(c), 'logout_all', sub, { session_id: sid })],
-      });
+      await signOutEverywhere(c, c.var.auth.sub, c.var.auth.sid);
       clearRefreshCookie(c);
       return c.body(null, 204);
     },

@@ -1,25 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
-import { authenticate } from '../accounts/authenticate';
-import { hashPassword } from '../crypto/password';
+import { changePassword } from '../accounts/password-change';
 import { database } from '../db/client';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
-import { sendLater } from '../mail/send';
-import { templates } from '../mail/templates';
-import { passwordField, validNewPassword } from '../policy/fields';
+import { passwordField } from '../policy/fields';
 import { createRouter } from '../router';
-import { spendTokens } from '../tokens/one-time';
-import { bearer, problem } from './openapi';
-import { auditContext, auditEvent } from '../audit/audit';
-import {
-  assertSessionLive,
-  liveSessions,
-  revokeSession,
-  revokeUserSessions,
-  sessionIsLive,
-} from '../sessions/store';
+import { revokeOwnSession } from '../sessions/sign-out';
+import { liveSessions } from '../sessions/store';
 import { iso, nameField, toUserObject, userObject, signedInUser } from '../users/users';
+import { bearer, problem } from './openapi';
 
 const userResponse = {
   description: 'The user',
@@ -108,36 +98,8 @@ export const me = createRouter()
     }),
     async (c) => {
       const { current_password, new_password } = c.req.valid('json');
-      const { sid, sub } = c.var.auth;
-      const config = c.var.config;
-      const db = database(c.env.DB);
       const user = await signedInUser(c);
-      await assertSessionLive(db, sid, Date.now());
-      const password = await validNewPassword(db, new_password, user.email, config, 'new_password');
-      // The current password is guessed under the same lockout as a login: a stolen access
-      // token must not buy unlimited guesses.
-      const ctx = auditContext(c);
-      const auth = await authenticate(
-        db,
-        config,
-        ctx,
-        user.email,
-        current_password,
-        'password_change',
-      );
-      const now = Date.now();
-      const passwordHash = await hashPassword(password, config.PASSWORD_PEPPER);
-      await revokeUserSessions(db, c.env.KV, config, sub, 'password_changed', now, {
-        keep: sid,
-        alsoRun: [
-          db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, sub)),
-          auth.clearFailures,
-          // A reset link mailed before the change must not undo it (THREATS G6).
-          spendTokens(db, sub, 'reset_password', now),
-          auditEvent(db, ctx, 'password.changed', sub, { session_id: sid }),
-        ],
-      });
-      sendLater(c, templates.passwordChanged(user.email, config.PRODUCT_NAME));
+      await changePassword(c, user, c.var.auth.sid, current_password, new_password);
       return c.body(null, 204);
     },
   )
@@ -188,33 +150,10 @@ export const me = createRouter()
       responses: { 204: { description: 'Revoked' }, 401: problem, 404: problem },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      const { sub } = c.var.auth;
-      // Someone else's session id is indistinguishable from an unknown one (THREATS I3).
-      const db = database(c.env.DB);
-      await assertSessionLive(db, c.var.auth.sid, Date.now());
-      const revoked = await revokeSession(
-        db,
-        c.env.KV,
-        c.var.config,
-        id,
-        'revoked_by_user',
-        Date.now(),
-        {
-          userId: sub,
-          alsoRun: [
-            auditEvent(
-              db,
-              auditContext(c),
-              'session.revoked',
-              sub,
-              { session_id: id },
-              sessionIsLive(id),
-            ),
-          ],
-        },
-      );
-      if (!revoked) throw new ApiError('not_found', 'No such session.');
+      const { sub, sid } = c.var.auth;
+      if (!(await revokeOwnSession(c, sub, sid, c.req.valid('param').id))) {
+        throw new ApiError('not_found', 'No such session.');
+      }
       return c.body(null, 204);
     },
   );
