@@ -103,8 +103,21 @@ const schema = z
     RATE_LIMIT_MFA_VERIFY: rate('10/300'),
     AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
     RATE_LIMIT_EMAIL_PER_ADDRESS: rate('3/3600'),
-    /** The web client: verification and reset links point at its pages, never at our Host. */
-    APP_URL: z.url().refine((u) => !u.endsWith('/'), 'must not end with a slash'),
+    /**
+     * The web client: verification and reset links point at its pages, never at our Host. Unset,
+     * they point at this worker's own pages (/verify-email, /reset-password) under ISSUER.
+     */
+    APP_URL: z
+      .url()
+      .refine((u) => !u.endsWith('/'), 'must not end with a slash')
+      .optional(),
+    /** The pages' accent colour. */
+    BRAND_COLOR: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #4f46e5')
+      .default('#4f46e5'),
+    /** An https image shown on the pages beside PRODUCT_NAME (allowed by their CSP). */
+    LOGO_URL: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
     REQUIRE_EMAIL_VERIFICATION: bool.default(false),
     VERIFY_EMAIL_TTL: int(300, 30 * 86_400).default(86_400),
     RESET_PASSWORD_TTL: int(300, 86_400).default(1_800),

@@ -11,6 +11,7 @@ import { requestContext } from './middleware/context';
 import { jsonBodyOnly } from './middleware/json-body';
 import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
+import { pages } from './pages';
 import { createRouter } from './router';
 import { adminRoutes } from './routes/admin';
 import { auth } from './routes/auth';
@@ -24,7 +25,11 @@ import { wellKnown } from './routes/well-known';
 
 const app = createRouter();
 
-app.use('*', securityHeaders, requestContext, cors, jsonBodyOnly, guardOrigin);
+app.use('*', securityHeaders, requestContext, cors);
+// The pages take HTML forms, not JSON, and check each form's origin and token themselves
+// (src/pages/csrf.ts), so they are mounted before the API's body and Origin rules.
+app.route('/', pages);
+app.use('*', jsonBodyOnly, guardOrigin);
 
 app.route('/', wellKnown);
 app.route('/', health);

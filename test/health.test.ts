@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { app } from '../src/index';
+import { pages } from '../src/pages';
 import { call, expectProblem } from './helpers';
 
 const failingDb = {
@@ -9,6 +10,8 @@ const failingDb = {
   },
 };
 const failingKv = { get: () => Promise.reject(new Error('KV unavailable')) };
+
+const pageRoutes = new Set(pages.routes.map((r) => r.path));
 
 describe('health', () => {
   it('/health/live answers without touching storage', async () => {
@@ -38,9 +41,13 @@ describe('health', () => {
   it('documents every route the worker serves in OpenAPI', async () => {
     const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, object> };
     const served = app.routes
-      // The docs page, its document and Swagger UI's static files are not API routes.
+      // The docs page, its document, Swagger UI's static files and the HTML pages (with their
+      // form posts) are not API routes.
       .filter(
-        (r) => r.method !== 'ALL' && !['/docs', '/openapi.json', '/docs-assets/*'].includes(r.path),
+        (r) =>
+          r.method !== 'ALL' &&
+          !['/docs', '/openapi.json', '/docs-assets/*'].includes(r.path) &&
+          !pageRoutes.has(r.path),
       )
       .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, '{$1}')}`);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>

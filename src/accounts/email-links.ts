@@ -89,6 +89,25 @@ export function resendVerification(c: Context<AppEnv>, rawEmail: string) {
   });
 }
 
+/**
+ * Tells the owner of an address that someone tried to sign up with it again, after the
+ * response and under the per-address mail budget (the sign-up page answers a taken address as
+ * it answers a new one, THREATS C3).
+ */
+export function mailAccountExists(c: Context<AppEnv>, email: string) {
+  afterResponse(c, 'account-exists notice', async () => {
+    if (!(await addressAllowed(c, 'exists', email))) return;
+    const { ISSUER, PRODUCT_NAME } = c.var.config;
+    const notice = templates.accountExists(
+      email,
+      PRODUCT_NAME,
+      `${ISSUER}/sign-in`,
+      `${ISSUER}/reset-password`,
+    );
+    await deliver(c, notice);
+  });
+}
+
 /** Mails a reset link to an account, after the response; every request is audited. */
 export function requestPasswordReset(c: Context<AppEnv>, rawEmail: string) {
   const email = canonicalEmail(rawEmail);

@@ -17,7 +17,11 @@ export function deliver(c: Context<AppEnv>, message: MailMessage): Promise<void>
     .catch((err) => c.var.log.error('mail not sent', { error: String(err) }));
 }
 
-/** Links point at the web client's pages (APP_URL), never at the request's Host (THREATS D7). */
+/**
+ * Links point at the web client's pages (APP_URL), or this worker's own pages under ISSUER when
+ * there is no APP_URL; never at the request's Host (THREATS D7).
+ */
 export function appLink(c: Context<AppEnv>, page: string, token: string): string {
-  return `${c.var.config.APP_URL}/${page}?token=${encodeURIComponent(token)}`;
+  const base = c.var.config.APP_URL ?? c.var.config.ISSUER;
+  return `${base}/${page}?token=${encodeURIComponent(token)}`;
 }

@@ -32,6 +32,16 @@ export const templates = {
       ],
       { url, label: 'Confirm your email' },
     ),
+  accountExists: (to: string, product: string, signIn: string, reset: string) =>
+    message(
+      to,
+      `You already have an account with ${product}`,
+      [
+        `Someone tried to create a ${product} account with this address, which already has one. If it was you, sign in at ${signIn}.`,
+        'Forgot the password? Choose a new one with the link below. If it was not you, ignore this message: nothing changes.',
+      ],
+      { url: reset, label: 'Reset your password' },
+    ),
   resetPassword: (to: string, product: string, url: string, minutes: number) =>
     message(
       to,

@@ -7,8 +7,8 @@ import { ApiError } from '../errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** Counts streamed (chunked) bodies too, not only Content-Length. */
-const limitBody = bodyLimit({
+/** Counts streamed (chunked) bodies too, not only Content-Length. Pages' forms use it too. */
+export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
     throw new ApiError(

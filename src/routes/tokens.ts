@@ -7,15 +7,18 @@ import { ApiError } from '../errors';
 import { bearerToken } from '../middleware/bearer';
 import { rateLimit } from '../middleware/rate-limit';
 import { createRouter } from '../router';
-import { clearRefreshCookie, refreshCookieName, refreshTokenFrom } from '../sessions/cookie';
+import {
+  clearRefreshCookie,
+  REFRESH_TOKEN_FORMAT,
+  refreshCookieName,
+  refreshTokenFrom,
+} from '../sessions/cookie';
 import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { rotate } from '../sessions/rotation';
 import { signOut, signOutEverywhere } from '../sessions/sign-out';
 import { revokeSession, sessionByRefreshToken, sessionIsLive } from '../sessions/store';
 import { bearer, jsonBody, problem } from './openapi';
 
-// A refresh token is 32 random bytes in base64url (43 characters); anything else is unknown.
-const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 // Anything but a string is simply not a valid token: 401 on refresh, ignored by logout.
 const refreshBody = z.object({
   refresh_token: z.unknown().optional().openapi({ type: 'string', example: 'n0tA-real_t0ken...' }),
@@ -54,7 +57,7 @@ export const tokens = createRouter()
       const token = refreshTokenFrom(c, c.req.valid('json'));
       if (token === undefined) throw missingToken(c);
       const invalid = new ApiError('invalid_refresh_token', 'The refresh token is not valid.');
-      if (!REFRESH_TOKEN.test(token)) throw invalid;
+      if (!REFRESH_TOKEN_FORMAT.test(token)) throw invalid;
       const now = Date.now();
       const ctx = auditContext(c);
       const result = await rotate(c.env.DB, c.var.config, ctx, token, now);
@@ -104,7 +107,9 @@ export const tokens = createRouter()
       const db = database(c.env.DB);
       const ended = new Map<string, string>();
       const session =
-        token && REFRESH_TOKEN.test(token) ? await sessionByRefreshToken(db, token) : undefined;
+        token && REFRESH_TOKEN_FORMAT.test(token)
+          ? await sessionByRefreshToken(db, token)
+          : undefined;
       if (session) ended.set(session.sessionId, session.userId);
       if (claims) ended.set(claims.sid, claims.sub);
       for (const [sessionId, userId] of ended) await signOut(c, sessionId, userId);

@@ -32,8 +32,7 @@ export async function respondWithTokens(
     emailVerified: grant.emailVerified,
   };
   const [accessToken] = await Promise.all([signAccessToken(config, claims, now), persisting]);
-  const refreshExpiresIn = Math.max(0, Math.floor((grant.expiresAt - now) / 1000));
-  setRefreshCookie(c, grant.refreshToken, refreshExpiresIn);
+  const refreshExpiresIn = setSessionCookie(c, grant, now);
   c.header('Cache-Control', 'no-store');
   return c.json(
     {
@@ -46,4 +45,11 @@ export async function respondWithTokens(
     },
     200,
   );
+}
+
+/** The refresh cookie of a session, for as long as the session lives; returns that in seconds. */
+export function setSessionCookie(c: Context<AppEnv>, grant: SessionGrant, now: number): number {
+  const seconds = Math.max(0, Math.floor((grant.expiresAt - now) / 1000));
+  setRefreshCookie(c, grant.refreshToken, seconds);
+  return seconds;
 }

@@ -1,0 +1,14 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../../env';
+import { password } from './password';
+import { profile } from './profile';
+import { sessions } from './sessions';
+import { twoFactor } from './two-factor';
+import { addSection, renderAccount } from './view';
+
+// The sections of /account in the order they show; each brings its own form routes.
+const parts = [profile, password, sessions, twoFactor];
+for (const part of parts) addSection(part.section);
+
+export const account = new Hono<AppEnv>().get('/account', (c) => renderAccount(c));
+for (const part of parts) account.route('/', part.routes);

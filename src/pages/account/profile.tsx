@@ -1,0 +1,55 @@
+import { z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { database } from '../../db/client';
+import { users } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import { limitBody } from '../../middleware/json-body';
+import { nameField } from '../../users/users';
+import { parseForm } from '../form';
+import { Csrf } from '../layout';
+import { strings } from '../strings';
+import { accountAction, SectionError, type AccountView } from './view';
+
+const t = strings.account;
+
+function Profile({ view }: { view: AccountView }) {
+  return (
+    <>
+      <h2 id="profile-title">{t.profile}</h2>
+      <SectionError view={view} section="profile" />
+      <p>
+        {t.email}: <strong>{view.user.email}</strong>{' '}
+        <span class="hint">({view.user.emailVerifiedAt !== null ? t.verified : t.unverified})</span>
+      </p>
+      <form method="post" action="/account/name">
+        <Csrf token={view.token} />
+        <label for="name">{t.name}</label>
+        <input
+          id="name"
+          name="name"
+          type="text"
+          autocomplete="name"
+          maxlength={100}
+          required
+          value={view.user.name ?? ''}
+        />
+        <button type="submit">{t.saveName}</button>
+      </form>
+    </>
+  );
+}
+
+export const profile = {
+  section: { id: 'profile', render: (view: AccountView) => <Profile view={view} /> },
+  routes: new Hono<AppEnv>().post('/account/name', limitBody, (c) =>
+    accountAction(c, 'profile', async ({ user }) => {
+      const { name } = await parseForm(c, z.object({ name: nameField }));
+      await database(c.env.DB)
+        .update(users)
+        .set({ name, updatedAt: Date.now() })
+        .where(eq(users.id, user.id));
+      return 'name';
+    }),
+  ),
+};

@@ -1,0 +1,201 @@
+import { z } from '@hono/zod-openapi';
+import { Hono, type Context } from 'hono';
+import { grantFor, signInWithPassword } from '../accounts/sign-in';
+import { auditContext } from '../audit/audit';
+import { database } from '../db/client';
+import type { AppEnv } from '../env';
+import { verifyChallenge } from '../mfa/challenge';
+import { limitBody } from '../middleware/json-body';
+import { rateLimit } from '../middleware/rate-limit';
+import { passwordField } from '../policy/fields';
+import { clientMeta } from '../request-meta';
+import type { SessionGrant } from '../sessions/rotation';
+import { setSessionCookie } from '../sessions/grant';
+import { formToken, isOwnForm } from './csrf';
+import { parseForm, pageFailure } from './form';
+import { Csrf, Message, renderPage } from './layout';
+import { safeReturnTo } from './return-to';
+import { pageSession } from './session';
+import { strings } from './strings';
+
+const t = strings.signIn;
+const returnTo = z.string().max(2048).optional();
+const passwordStep = z.object({
+  email: z.string().max(320),
+  password: passwordField,
+  return_to: returnTo,
+});
+const codeStep = z.object({
+  mfa_token: z.string().max(256),
+  code: z.string().max(64),
+  return_to: returnTo,
+});
+
+function SignInForm(props: { token: string; returnTo: string; email?: string; error?: string }) {
+  return (
+    <section class="card">
+      <h1>{t.title}</h1>
+      <Message error={props.error} />
+      <form method="post" action="/sign-in">
+        <Csrf token={props.token} />
+        <input type="hidden" name="return_to" value={props.returnTo} />
+        <label for="email">{t.email}</label>
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value={props.email ?? ''}
+        />
+        <label for="password">{t.password}</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        <button type="submit">{t.submit}</button>
+      </form>
+      <p class="muted">
+        <a href="/reset-password">{t.forgot}</a>
+      </p>
+      <p class="muted">
+        {t.noAccount} <a href="/sign-up">{t.signUp}</a>
+      </p>
+    </section>
+  );
+}
+
+function CodeForm(props: { token: string; mfaToken: string; returnTo: string; error?: string }) {
+  const c = strings.code;
+  const hidden = (
+    <>
+      <Csrf token={props.token} />
+      <input type="hidden" name="mfa_token" value={props.mfaToken} />
+      <input type="hidden" name="return_to" value={props.returnTo} />
+    </>
+  );
+  return (
+    <section class="card">
+      <h1>{c.title}</h1>
+      <Message error={props.error} />
+      <p>{c.intro}</p>
+      <form method="post" action="/sign-in/code">
+        {hidden}
+        <label for="code">{c.code}</label>
+        <input
+          id="code"
+          name="code"
+          type="text"
+          inputmode="numeric"
+          pattern="[0-9]{6}"
+          maxlength={6}
+          autocomplete="one-time-code"
+          required
+        />
+        <button type="submit">{c.submit}</button>
+      </form>
+      <details>
+        <summary>{c.recoveryToggle}</summary>
+        <form method="post" action="/sign-in/code">
+          {hidden}
+          <label for="recovery">{c.recovery}</label>
+          <input
+            id="recovery"
+            name="code"
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            required
+          />
+          <button type="submit" class="secondary">
+            {c.recoverySubmit}
+          </button>
+        </form>
+      </details>
+      <p class="muted">
+        <a href="/sign-in">{c.restart}</a>
+      </p>
+    </section>
+  );
+}
+
+/** Signed in: the session cookie, then on to where the sign-in was meant to lead. */
+function signedIn(c: Context<AppEnv>, grant: SessionGrant, now: number, to: string) {
+  setSessionCookie(c, grant, now);
+  return c.redirect(to, 303);
+}
+
+export const signIn = new Hono<AppEnv>()
+  .get('/sign-in', async (c) => {
+    const to = safeReturnTo(c.var.config, c.req.query('return_to'));
+    if (await pageSession(c)) return c.redirect(to, 303);
+    return renderPage(c, 200, t.title, <SignInForm token={await formToken(c)} returnTo={to} />);
+  })
+  .post('/sign-in', limitBody, rateLimit('LOGIN'), async (c) => {
+    const form = await c.req.parseBody();
+    const to = safeReturnTo(c.var.config, form.return_to);
+    const email = typeof form.email === 'string' ? form.email.slice(0, 320) : '';
+    const again = async (status: Parameters<typeof renderPage>[1], error: string) =>
+      renderPage(
+        c,
+        status,
+        t.title,
+        <SignInForm token={await formToken(c)} returnTo={to} email={email} error={error} />,
+      );
+    if (!(await isOwnForm(c, form._csrf))) return again(403, strings.errors.csrf);
+    try {
+      const input = await parseForm(c, passwordStep);
+      const result = await signInWithPassword(c, input.email, input.password);
+      if (result.kind === 'mfa_required') {
+        return renderPage(
+          c,
+          200,
+          strings.code.title,
+          <CodeForm token={await formToken(c)} mfaToken={result.mfaToken} returnTo={to} />,
+        );
+      }
+      await result.persisting;
+      return signedIn(c, result.grant, result.now, to);
+    } catch (err) {
+      const failure = pageFailure(c, err);
+      if (!failure) throw err;
+      return again(failure.status, failure.message);
+    }
+  })
+  .post('/sign-in/code', limitBody, rateLimit('MFA_VERIFY'), async (c) => {
+    const form = await c.req.parseBody();
+    const to = safeReturnTo(c.var.config, form.return_to);
+    const mfaToken = typeof form.mfa_token === 'string' ? form.mfa_token.slice(0, 256) : '';
+    const again = async (status: Parameters<typeof renderPage>[1], error: string) =>
+      renderPage(
+        c,
+        status,
+        strings.code.title,
+        <CodeForm token={await formToken(c)} mfaToken={mfaToken} returnTo={to} error={error} />,
+      );
+    if (!(await isOwnForm(c, form._csrf))) return again(403, strings.errors.csrf);
+    try {
+      const input = await parseForm(c, codeStep);
+      const now = Date.now();
+      const db = database(c.env.DB);
+      const ctx = auditContext(c);
+      const meta = clientMeta(c);
+      const { user, session } = await verifyChallenge(
+        db,
+        c.var.config,
+        ctx,
+        input.mfa_token,
+        input.code,
+        now,
+        meta,
+      );
+      return signedIn(c, grantFor(user, session), now, to);
+    } catch (err) {
+      const failure = pageFailure(c, err);
+      if (!failure) throw err;
+      return again(failure.status, failure.message);
+    }
+  });
