@@ -72,6 +72,40 @@ describe('checkPassword', () => {
     expect(checkPassword('abcdefghij'.repeat(12) + 'abcdefghi', context).ok).toBe(false);
   });
 
+  it.each(['abcabcabcabc', 'XyXyXyXyXyXy', 'passwordpassword', 'Tr0ub4dor&3Tr0ub4dor&3'])(
+    'refuses %j, a pattern shorter than the minimum length repeated',
+    (p) => {
+      expect(checkPassword(p, { ...context, minLength: 12 })).toEqual({
+        ok: false,
+        problem: 'must not repeat a short pattern',
+      });
+    },
+  );
+
+  it('accepts a pattern as long as the minimum length, repeated', () => {
+    expect(checkPassword('Tr0ub4dor&3!Tr0ub4dor&3!', { ...context, minLength: 12 }).ok).toBe(true);
+  });
+
+  it.each(['edge-auth-123', 'Edge_Auth!', 'e.d.g.e a.u.t.h', '3dg3@uth99'])(
+    'refuses %j, the service name with punctuation, spaces or substitutions',
+    (p) => {
+      expect(checkPassword(p, context)).toEqual({
+        ok: false,
+        problem: 'must not contain the name of this service',
+      });
+    },
+  );
+
+  it.each(['AnaMaria-1990', 'ana_maria!!', 'xx ANA-MARIA xx'])(
+    'refuses %j, the email’s local part with its punctuation moved or dropped',
+    (p) => {
+      expect(checkPassword(p, { ...context, email: 'ana.maria@example.com' })).toEqual({
+        ok: false,
+        problem: 'must not contain your email address',
+      });
+    },
+  );
+
   it.each(['9876543210987', 'abcdefghijklm', 'zyxwvutsrqpon'])('refuses the sequence %s', (p) => {
     expect(checkPassword(p, context)).toEqual({
       ok: false,
