@@ -1,11 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { commonPasswords } from '../db/schema';
 import { invalidFields } from '../errors';
 import { canonicalEmail, emailProblem } from './email';
 import { MAX_PASSWORD_LENGTH, checkPassword } from './password';
+import { lookupForms } from './skeleton.mjs';
 
 /** An email field, canonicalised before it is validated, stored or compared. */
 export const emailField = z
@@ -32,7 +33,7 @@ export const loginPassword = z
 
 /**
  * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks. The list
- * of the 10,000 most common passwords (NIST SP 800-63B §3.1.1.2) is one indexed D1 read.
+ * of common passwords (NIST SP 800-63B §3.1.1.2) is one indexed D1 read.
  */
 export async function validNewPassword(
   db: Database,
@@ -50,10 +51,15 @@ export async function validNewPassword(
   throw invalidFields([{ path: field, message: result.ok ? 'is too common' : result.problem }]);
 }
 
+/**
+ * Whether the password, lower-cased, or its skeleton (skeleton.mjs) is among the 100,000 most
+ * common passwords of 8 or more code points or their skeletons (data/README.md).
+ */
 export async function isCommonPassword(db: Database, password: string): Promise<boolean> {
   const [row] = await db
     .select({ password: commonPasswords.password })
     .from(commonPasswords)
-    .where(eq(commonPasswords.password, password.toLowerCase()));
+    .where(inArray(commonPasswords.password, lookupForms(password.toLowerCase())))
+    .limit(1);
   return row !== undefined;
 }

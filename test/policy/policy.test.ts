@@ -43,7 +43,7 @@ describe('canonicalEmail', () => {
 describe('checkPassword', () => {
   const context = { email: 'ana@example.com', minLength: 8, productName: 'Edge Auth' };
 
-  it('finds the most common passwords in D1, in any case (the list ships as migration 0004)', async () => {
+  it('finds the most common passwords in D1, in any case', async () => {
     const db = database(env.DB);
     for (const p of [
       'password',
@@ -56,10 +56,37 @@ describe('checkPassword', () => {
       expect(await isCommonPassword(db, p)).toBe(true);
     }
     expect(await isCommonPassword(db, 'correct horse battery staple')).toBe(false);
+  });
+
+  it('holds the 100,000 most common passwords of 8 or more code points (migration 0005)', async () => {
+    const db = database(env.DB);
+    // The 50,000th and the last of them, and values that are awkward to write in SQL.
+    for (const p of ['trek5500', 'smokey24', "don'tremember", 'asdfghjkl;', '1234567890--']) {
+      expect(await isCommonPassword(db, p), p).toBe(true);
+    }
     const { n } = (await env.DB.prepare('SELECT COUNT(*) AS n FROM common_passwords').first<{
       n: number;
     }>())!;
-    expect(n).toBe(10_000);
+    // 0004's 10,000 and 0005's 126,848 (100,000 passwords, 26,848 more skeletons), 5,422 shared.
+    expect(n).toBe(131_426);
+  });
+
+  it.each([
+    ['P@SSW0RD!!', 'substitutions and a symbol suffix on "password"'],
+    ['Monkey2024!!', 'a year and symbols after "monkey"'],
+    ['$uperman1999', 'a substitution and a year on "superman"'],
+    ['Pass-Word 2024', 'separators inside "password"'],
+  ])('finds %j by its skeleton: %s', async (p) => {
+    expect(await isCommonPassword(database(env.DB), p)).toBe(true);
+  });
+
+  it.each([
+    ['839201748372', 'digits only: no skeleton at all'],
+    ['Love83920174!', 'a skeleton ("love") too short to look up'],
+    ['Tuesday-Kettle-77', 'a phrase with a suffix'],
+    ['correct horse battery staple', 'a passphrase'],
+  ])('accepts %j: %s', async (p) => {
+    expect(await isCommonPassword(database(env.DB), p)).toBe(false);
   });
 
   it('returns the NFKC form that gets hashed', () => {

@@ -95,6 +95,14 @@ describe('POST /auth/register', () => {
     expect(await countUsers()).toBe(before);
   });
 
+  it.each(['password1234', 'P@ssw0rd1234', 'Summer2024!!!', 'qwertyuiop12', 'iloveyou1234'])(
+    'refuses %j: a common password in another case, with substitutions or a suffix',
+    async (password) => {
+      const errors = await fieldErrors(await registerRaw({ email: uniqueEmail(), password }));
+      expect(errors).toEqual([{ path: 'password', message: 'is too common' }]);
+    },
+  );
+
   it.each(['abcabcabcabc', 'passwordpassword', 'Qwerty-qwerty-'])(
     'refuses %j: a pattern too short to be a password, repeated',
     async (password) => {
