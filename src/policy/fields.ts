@@ -4,6 +4,8 @@ import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { commonPasswords } from '../db/schema';
 import { invalidFields } from '../errors';
+import type { Logger } from '../logger';
+import { isBreachedPassword } from './breached';
 import { canonicalEmail, emailProblem } from './email';
 import { MAX_PASSWORD_LENGTH, checkPassword } from './password';
 import { lookupForms } from './skeleton.mjs';
@@ -32,8 +34,9 @@ export const loginPassword = z
   });
 
 /**
- * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks. The list
- * of common passwords (NIST SP 800-63B §3.1.1.2) is one indexed D1 read.
+ * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks: the rules
+ * of checkPassword, then the list of common passwords (NIST SP 800-63B §3.1.1.2) in one indexed
+ * D1 read, then, when configured, the breached-password range API.
  */
 export async function validNewPassword(
   db: Database,
@@ -41,14 +44,23 @@ export async function validNewPassword(
   email: string,
   config: Config,
   field: string,
+  log: Logger,
 ): Promise<string> {
   const result = checkPassword(password, {
     email,
     minLength: config.MIN_PASSWORD_LENGTH,
     productName: config.PRODUCT_NAME,
   });
-  if (result.ok && !(await isCommonPassword(db, result.password))) return result.password;
-  throw invalidFields([{ path: field, message: result.ok ? 'is too common' : result.problem }]);
+  const refused = (message: string) => invalidFields([{ path: field, message }]);
+  if (!result.ok) throw refused(result.problem);
+  if (await isCommonPassword(db, result.password)) throw refused('is too common');
+  if (
+    config.BREACHED_PASSWORD_CHECK === 'range' &&
+    (await isBreachedPassword(result.password, config, log))
+  ) {
+    throw refused('has appeared in a data breach');
+  }
+  return result.password;
 }
 
 /**

@@ -46,7 +46,7 @@ export const auth = createRouter()
       const { email, password, name } = c.req.valid('json');
       const config = c.var.config;
       const db = database(c.env.DB);
-      const checked = await validNewPassword(db, password, email, config, 'password');
+      const checked = await validNewPassword(db, password, email, config, 'password', c.var.log);
       const now = Date.now();
       const id = uuidv7(now);
       const userCreated = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id})`;

@@ -177,7 +177,14 @@ export const email = createRouter()
       const userId = await peekToken(db, token, 'reset_password', now);
       const user = userId ? await userById(db, userId) : undefined;
       if (!user) throw invalidToken();
-      const password = await validNewPassword(db, new_password, user.email, config, 'new_password');
+      const password = await validNewPassword(
+        db,
+        new_password,
+        user.email,
+        config,
+        'new_password',
+        c.var.log,
+      );
       const passwordHash = await hashPassword(password, config.PASSWORD_PEPPER);
       const { consume, consumed } = await consumeToken(db, token, 'reset_password', now);
       // One batch: the token is spent, the password set, every session revoked, the lockout

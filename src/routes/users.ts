@@ -107,7 +107,14 @@ export const me = createRouter()
       const db = database(c.env.DB);
       const user = await signedInUser(c);
       await assertSessionLive(db, sid, Date.now());
-      const password = await validNewPassword(db, new_password, user.email, config, 'new_password');
+      const password = await validNewPassword(
+        db,
+        new_password,
+        user.email,
+        config,
+        'new_password',
+        c.var.log,
+      );
       // The current password is guessed under the same lockout as a login: a stolen access
       // token must not buy unlimited guesses.
       const ctx = auditContext(c);
