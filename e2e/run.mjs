@@ -22,6 +22,7 @@ import {
 import { client, expectStatus } from './lib/http.mjs';
 import { servePage } from './lib/page-server.mjs';
 import { startAuthWorker } from './lib/worker.mjs';
+import { breached } from './phases/breached.mjs';
 import { browser } from './phases/browser.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
@@ -163,6 +164,8 @@ try {
   }
 
   await phase('key rotation: [A] -> [B, A] -> [B]', 240_000, () => rotation(ctx));
+
+  await phase('breached-password check against a local range API', 120_000, () => breached(ctx));
 
   await phase('downstream example typechecks on its own', 60_000, async () => {
     await check('tsc -p examples/downstream-worker', async () => {
