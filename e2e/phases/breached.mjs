@@ -12,7 +12,7 @@ import { startAuthWorker } from '../lib/worker.mjs';
 
 const BREACHED = 'purple monkey dishwasher e2e';
 const CLEAN = 'a clean passphrase nobody has leaked e2e';
-const TIMEOUT_MS = 1_000;
+const TIMEOUT_MS = 2_000;
 const WARNING = 'breached-password check unavailable; password accepted without it';
 
 const sha1 = (text) => createHash('sha1').update(text).digest('hex').toUpperCase();
@@ -93,7 +93,7 @@ export async function breached(ctx) {
     const started = Date.now();
     expectStatus(await register(BREACHED), 201);
     const took = Date.now() - started;
-    assert.ok(took >= TIMEOUT_MS && took < TIMEOUT_MS + 4_000, `took ${took} ms`);
+    assert.ok(took >= TIMEOUT_MS && took < TIMEOUT_MS + 5_000, `took ${took} ms`);
     return `${took} ms`;
   });
 

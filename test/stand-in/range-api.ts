@@ -25,7 +25,12 @@ export async function sha1Hex(text: string): Promise<string> {
     .toUpperCase();
 }
 
-const randomSuffix = () => sha1Hex(crypto.randomUUID()).then((h) => h.slice(5));
+const randomSuffix = () =>
+  [...crypto.getRandomValues(new Uint8Array(18))]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .slice(1)
+    .toUpperCase();
 
 export async function rangeStandIn(request: Request): Promise<Response> {
   const url = new URL(request.url);
@@ -42,13 +47,13 @@ export async function rangeStandIn(request: Request): Promise<Response> {
   if (mode === 'slow/') await new Promise((r) => setTimeout(r, 3_000));
 
   // Every real range holds hundreds of breached suffixes: two that are not ours come first.
-  const lines = [`${await randomSuffix()}:12`, `${await randomSuffix()}:1`];
+  const lines = [`${randomSuffix()}:12`, `${randomSuffix()}:1`];
   const breached = await sha1Hex(BREACHED_PASSWORD);
   if (breached.startsWith(prefix.toUpperCase())) lines.push(`${breached.slice(5)}:3`);
   if (request.headers.get('add-padding') === 'true') {
     const padded = await sha1Hex(PADDED_PASSWORD);
     if (padded.startsWith(prefix.toUpperCase())) lines.push(`${padded.slice(5)}:0`);
-    while (lines.length < PADDED_LINES) lines.push(`${await randomSuffix()}:0`);
+    while (lines.length < PADDED_LINES) lines.push(`${randomSuffix()}:0`);
   }
   return new Response(lines.join('\r\n'), {
     headers: { 'Content-Type': 'text/plain' },
