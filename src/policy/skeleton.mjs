@@ -22,8 +22,11 @@ const SUBSTITUTES = new Map([
   ['+', 't'],
 ]);
 const LETTER = /\p{L}/u;
+// Inside a skeleton only separators go: dropping every symbol would let a random password such
+// as "{g4\^]!^An,T" fold onto a listed skeleton ("gaiant") by its letters alone.
+const SEPARATOR = /[\s._-]/u;
 
-// Below six letters a skeleton is a syllable ("love", "abc"): refusing every password that
+// Below six characters a skeleton is a syllable ("love", "abc"): refusing every password that
 // starts with one, whatever follows, would refuse strong passwords too. Six still catches a
 // season or name plus a year ("Summer2024!!!"). Digits-only passwords have an empty skeleton
 // and are only ever compared as they are.
@@ -41,10 +44,15 @@ export function letters(lowered) {
 
 /**
  * What is left once the usual disguises are undone: the trailing run of digits and symbols
- * dropped ("password1234!", "summer2024"), then letters() ("p@ss-w0rd" becomes "password").
+ * dropped ("password1234!", "summer2024"), substitutions undone and separators dropped
+ * ("p@ss-w0rd" becomes "password").
  */
 export function skeleton(lowered) {
-  return letters(lowered.replace(/\P{L}+$/u, ''));
+  let out = '';
+  for (const char of lowered.replace(/\P{L}+$/u, '')) {
+    if (!SEPARATOR.test(char)) out += SUBSTITUTES.get(char) ?? char;
+  }
+  return out;
 }
 
 /**

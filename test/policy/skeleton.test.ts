@@ -18,6 +18,11 @@ describe('skeleton', () => {
     expect(skeleton('1loveyou')).toBe(skeleton('iloveyou'));
   });
 
+  it('drops only separators inside, and keeps other symbols', () => {
+    expect(skeleton('{g4\\^]!^an,t')).toBe('{ga\\^]i^an,t');
+    expect(skeleton('e.d.g.e a-u_t-h')).toBe('edgeauth');
+  });
+
   it('leaves nothing of a password made of digits and symbols', () => {
     expect(skeleton('839201748372')).toBe('');
     expect(skeleton('🔑🐙🌵🎲🚲🧩🪁🦉🍄🎻🧭🪐')).toBe('');
