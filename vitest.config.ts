@@ -4,6 +4,7 @@ import { defineConfig, defineProject } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
 import { generateSecret, generateSigningKey } from './scripts/lib/keys.mjs';
 import { mailStandIn } from './test/stand-in/mail-provider.ts';
+import { RANGE_STAND_IN_HOST, rangeStandIn } from './test/stand-in/range-api.ts';
 
 // The pool loads a developer's `.dev.vars` too; blank its keys so tests never depend on it
 // (an empty var means "unset" to src/config.ts).
@@ -17,7 +18,10 @@ const workers = defineProject({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
         // Every outbound fetch of the worker goes to a local stand-in, never to the internet.
-        outboundService: mailStandIn,
+        outboundService: (request: Request) =>
+          new URL(request.url).hostname === RANGE_STAND_IN_HOST
+            ? rangeStandIn(request)
+            : mailStandIn(request),
         bindings: {
           ...Object.fromEntries(localVars.map((name) => [name, ''])),
           ENVIRONMENT: 'test',

@@ -24,6 +24,7 @@ import {
 import { client, expectStatus } from './lib/http.mjs';
 import { servePage } from './lib/page-server.mjs';
 import { startAuthWorker } from './lib/worker.mjs';
+import { breached } from './phases/breached.mjs';
 import { browser } from './phases/browser.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
@@ -206,6 +207,10 @@ try {
 
   if (wanted('rotation')) {
     await phase('key rotation: [A] -> [B, A] -> [B]', 240_000, () => rotation(ctx));
+  }
+
+  if (wanted('breached')) {
+    await phase('breached-password check against a local range API', 120_000, () => breached(ctx));
   }
 
   if (wanted('example-types')) {

@@ -126,6 +126,13 @@ const schema = z
     MAIL_API_KEY: z.string().optional(),
     MAIL_API_URL: z.url().default('https://api.resend.com'),
     MAIL_TIMEOUT_MS: int(100, 30_000).default(5_000),
+    /** Off, or the Pwned Passwords k-anonymity range API (src/policy/breached.ts). */
+    BREACHED_PASSWORD_CHECK: z.enum(['off', 'range']).default('off'),
+    BREACHED_PASSWORD_API_URL: z
+      .url()
+      .refine((u) => !u.endsWith('/'), 'must not end with a slash')
+      .default('https://api.pwnedpasswords.com'),
+    BREACHED_PASSWORD_TIMEOUT_MS: int(100, 10_000).default(1_500),
     /** Optional cap on every D1 (default 10 s) and KV (default 5 s) call; see storage-guard.ts. */
     STORAGE_DEADLINE_MS: int(50, 60_000).optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

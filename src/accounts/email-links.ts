@@ -161,7 +161,7 @@ export async function resetPassword(
   const now = Date.now();
   const user = await resetTokenUser(c, token);
   if (!user) throw invalidToken();
-  const password = await validNewPassword(db, newPassword, user.email, config, field);
+  const password = await validNewPassword(db, newPassword, user.email, config, field, c.var.log);
   const passwordHash = await hashPassword(password, config.PASSWORD_PEPPER);
   const { consume, consumed } = await consumeToken(db, token, 'reset_password', now);
   const [spent] = await revokeUserSessions(db, c.env.KV, config, user.id, 'password_reset', now, {

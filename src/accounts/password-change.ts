@@ -28,7 +28,7 @@ export async function changePassword(
   const config = c.var.config;
   const db = database(c.env.DB);
   await assertSessionLive(db, sessionId, Date.now());
-  const password = await validNewPassword(db, next, user.email, config, field);
+  const password = await validNewPassword(db, next, user.email, config, field, c.var.log);
   const ctx = auditContext(c);
   const auth = await authenticate(db, config, ctx, user.email, current, 'password_change');
   const now = Date.now();

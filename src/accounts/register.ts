@@ -23,7 +23,7 @@ export async function registerAccount(
 ): Promise<UserRow | null> {
   const config = c.var.config;
   const db = database(c.env.DB);
-  const checked = await validNewPassword(db, input.password, input.email, config, field);
+  const checked = await validNewPassword(db, input.password, input.email, config, field, c.var.log);
   const now = Date.now();
   const id = uuidv7(now);
   const userCreated = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id})`;

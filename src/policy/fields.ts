@@ -1,11 +1,14 @@
 import { z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { commonPasswords } from '../db/schema';
 import { invalidFields } from '../errors';
+import type { Logger } from '../logger';
+import { isBreachedPassword } from './breached';
 import { canonicalEmail, emailProblem } from './email';
 import { MAX_PASSWORD_LENGTH, checkPassword, normalizePassword } from './password';
+import { lookupForms } from './skeleton.mjs';
 
 /** An email field, canonicalised before it is validated, stored or compared. */
 export const emailField = z
@@ -40,8 +43,9 @@ export const passwordField = z
   .openapi({ type: 'string', format: 'password' });
 
 /**
- * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks. The list
- * of the 10,000 most common passwords (NIST SP 800-63B §3.1.1.2) is one indexed D1 read.
+ * The NFKC form of a new password, or a 422 naming `field` with the policy it breaks: the rules
+ * of checkPassword, then the list of common passwords (NIST SP 800-63B §3.1.1.2) in one indexed
+ * D1 read, then, when configured, the breached-password range API.
  */
 export async function validNewPassword(
   db: Database,
@@ -49,20 +53,34 @@ export async function validNewPassword(
   email: string,
   config: Config,
   field: string,
+  log: Logger,
 ): Promise<string> {
   const result = checkPassword(password, {
     email,
     minLength: config.MIN_PASSWORD_LENGTH,
     productName: config.PRODUCT_NAME,
   });
-  if (result.ok && !(await isCommonPassword(db, result.password))) return result.password;
-  throw invalidFields([{ path: field, message: result.ok ? 'is too common' : result.problem }]);
+  const refused = (message: string) => invalidFields([{ path: field, message }]);
+  if (!result.ok) throw refused(result.problem);
+  if (await isCommonPassword(db, result.password)) throw refused('is too common');
+  if (
+    config.BREACHED_PASSWORD_CHECK === 'range' &&
+    (await isBreachedPassword(result.password, config, log))
+  ) {
+    throw refused('has appeared in a data breach');
+  }
+  return result.password;
 }
 
+/**
+ * Whether the password, lower-cased, or its skeleton (skeleton.mjs) is among the 100,000 most
+ * common passwords of 8 or more code points or their skeletons (data/README.md).
+ */
 export async function isCommonPassword(db: Database, password: string): Promise<boolean> {
   const [row] = await db
     .select({ password: commonPasswords.password })
     .from(commonPasswords)
-    .where(eq(commonPasswords.password, password.toLowerCase()));
+    .where(inArray(commonPasswords.password, lookupForms(password.toLowerCase())))
+    .limit(1);
   return row !== undefined;
 }

@@ -1,3 +1,5 @@
+import { letters } from './skeleton.mjs';
+
 /** NIST SP 800-63B §3.1.1.2: at most 64 is the floor for what must be accepted; we take 128. */
 export const MAX_PASSWORD_LENGTH = 128;
 
@@ -13,9 +15,9 @@ export type PasswordCheck = { ok: true; password: string } | { ok: false; proble
 /**
  * The password policy of API.md that needs no lookup: length in code points after NFKC, never
  * truncated, no composition rules, and not a value an attacker tries first (one repeated
- * character, a straight sequence, the user's own address or the service's name). The list of
- * common passwords is checked in D1 by fields.ts. Returns the NFKC form, which is what gets
- * hashed, so composed and decomposed input verify alike.
+ * character or short pattern, a straight sequence, the user's own address or the service's
+ * name, however punctuated). The list of common passwords is checked in D1 by fields.ts.
+ * Returns the NFKC form, which is what gets hashed, so composed and decomposed input verify alike.
  */
 export function checkPassword(
   raw: string,
@@ -32,16 +34,32 @@ export function checkPassword(
   const lowered = password.toLowerCase();
   if (new Set(codePoints).size === 1)
     return { ok: false, problem: 'must not repeat one character' };
+  if (repeatsShortPattern([...lowered], context.minLength)) {
+    return { ok: false, problem: 'must not repeat a short pattern' };
+  }
   if (isSequence(codePoints)) return { ok: false, problem: 'must not be a simple sequence' };
-  const local = context.email.split('@')[0] ?? '';
-  if (lowered.includes(context.email) || (local.length >= 4 && lowered.includes(local))) {
+  // Compared as letters only: "ana.maria" is in "AnaMaria-1990", "Edge Auth" in "edge-auth-123".
+  // Parts shorter than four letters are skipped: "ana" would refuse "banana".
+  const bare = letters(lowered);
+  const contains = (part: string) => part.length >= 4 && bare.includes(part);
+  if (contains(letters(context.email)) || contains(letters(context.email.split('@')[0] ?? ''))) {
     return { ok: false, problem: 'must not contain your email address' };
   }
-  const product = context.productName.toLowerCase().replace(/\s+/g, '');
-  if (product.length >= 4 && lowered.replace(/\s+/g, '').includes(product)) {
+  if (contains(letters(context.productName.toLowerCase()))) {
     return { ok: false, problem: 'must not contain the name of this service' };
   }
   return { ok: true, password };
+}
+
+/**
+ * "abcabcabcabc", "passwordpassword": a unit too short to pass as a password on its own,
+ * repeated up to the length. Cracking rules double every word; the strength is the unit's.
+ */
+function repeatsShortPattern(chars: string[], minLength: number): boolean {
+  for (let unit = 2; unit < minLength && unit * 2 <= chars.length; unit++) {
+    if (chars.length % unit === 0 && chars.every((c, i) => c === chars[i % unit])) return true;
+  }
+  return false;
 }
 
 /** "abcdef...", "987654...", "1234567890123" (digits wrap around). */

@@ -95,6 +95,41 @@ describe('POST /auth/register', () => {
     expect(await countUsers()).toBe(before);
   });
 
+  it.each(['password1234', 'P@ssw0rd1234', 'Summer2024!!!', 'qwertyuiop12', 'iloveyou1234'])(
+    'refuses %j: a common password in another case, with substitutions or a suffix',
+    async (password) => {
+      const errors = await fieldErrors(await registerRaw({ email: uniqueEmail(), password }));
+      expect(errors).toEqual([{ path: 'password', message: 'is too common' }]);
+    },
+  );
+
+  it.each(['abcabcabcabc', 'passwordpassword', 'Qwerty-qwerty-'])(
+    'refuses %j: a pattern too short to be a password, repeated',
+    async (password) => {
+      const errors = await fieldErrors(await registerRaw({ email: uniqueEmail(), password }));
+      expect(errors).toEqual([{ path: 'password', message: 'must not repeat a short pattern' }]);
+    },
+  );
+
+  it.each(['edge-auth-123', 'EDGE_AUTH_2024', 'my.3dge.4uth.pass'])(
+    'refuses %j: the service name with punctuation or substitutions',
+    async (password) => {
+      const errors = await fieldErrors(await registerRaw({ email: uniqueEmail(), password }));
+      expect(errors).toEqual([
+        { path: 'password', message: 'must not contain the name of this service' },
+      ]);
+    },
+  );
+
+  it('refuses a password containing the email’s local part without its punctuation', async () => {
+    const email = `ana.maria-lopez.${Date.now()}@example.com`;
+    const local = email.split('@')[0]!.replace(/[.-]/g, '');
+    const errors = await fieldErrors(
+      await registerRaw({ email, password: `My name is ${local.toUpperCase()}!` }),
+    );
+    expect(errors[0]!.message).toBe('must not contain your email address');
+  });
+
   it('refuses a password containing the email address', async () => {
     const email = uniqueEmail('hello');
     const errors = await fieldErrors(await registerRaw({ email, password: `${email}12345` }));
