@@ -7,6 +7,7 @@ import { rateLimit } from '../middleware/rate-limit';
 import { passwordField } from '../policy/fields';
 import { formToken, isOwnForm } from './csrf';
 import { pageFailure, parseForm } from './form';
+import { EmailField, NewPassword, Outcome, UsernameHint } from './fields';
 import { Csrf, Message, renderPage } from './layout';
 import { fill, strings } from './strings';
 
@@ -22,15 +23,7 @@ function RequestForm(props: { token: string; email?: string; error?: string }) {
       <p>{t.intro}</p>
       <form method="post" action="/reset-password">
         <Csrf token={props.token} />
-        <label for="email">{t.email}</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autocomplete="username"
-          required
-          value={props.email ?? ''}
-        />
+        <EmailField label={t.email} value={props.email} />
         <button type="submit">{t.submit}</button>
       </form>
     </section>
@@ -51,25 +44,8 @@ function NewPasswordForm(props: {
       <form method="post" action="/reset-password/new">
         <Csrf token={props.token} />
         <input type="hidden" name="token" value={props.linkToken} />
-        {/* For password managers: the account whose password this is. */}
-        <input
-          type="email"
-          name="username"
-          autocomplete="username"
-          value={props.email}
-          hidden
-          readonly
-        />
-        <label for="new_password">{t.newPassword}</label>
-        <input
-          id="new_password"
-          name="new_password"
-          type="password"
-          autocomplete="new-password"
-          minlength={props.minLength}
-          required
-        />
-        <p class="hint">{fill(strings.signUp.passwordHint, { min: props.minLength })}</p>
+        <UsernameHint email={props.email} />
+        <NewPassword id="new_password" label={t.newPassword} minLength={props.minLength} />
         <button type="submit">{t.save}</button>
       </form>
     </section>
@@ -77,15 +53,12 @@ function NewPasswordForm(props: {
 }
 
 const Invalid = () => (
-  <section class="card">
-    <h1>{t.newTitle}</h1>
-    <p class="error" role="alert">
-      {t.invalid}
-    </p>
-    <p>
-      <a href="/reset-password">{t.again}</a>
-    </p>
-  </section>
+  <Outcome
+    title={t.newTitle}
+    kind="error"
+    message={t.invalid}
+    next={{ href: '/reset-password', label: t.again }}
+  />
 );
 
 /**
@@ -120,14 +93,12 @@ export const resetPasswordPage = new Hono<AppEnv>()
       return renderPage(c, 403, t.title, body);
     }
     requestPasswordReset(c, email);
+    const sent = fill(t.sent, { email });
     return renderPage(
       c,
       200,
       t.sentTitle,
-      <section class="card">
-        <h1>{t.sentTitle}</h1>
-        <p>{fill(t.sent, { email })}</p>
-      </section>,
+      <Outcome title={t.sentTitle} kind="plain" message={sent} />,
     );
   })
   .post('/reset-password/new', limitBody, async (c) => {
@@ -158,18 +129,11 @@ export const resetPasswordPage = new Hono<AppEnv>()
       if (!failure) throw err;
       return again(failure.status, failure.message);
     }
+    const next = { href: '/sign-in', label: strings.signIn.title };
     return renderPage(
       c,
       200,
       t.doneTitle,
-      <section class="card">
-        <h1>{t.doneTitle}</h1>
-        <p class="notice">{t.done}</p>
-        <p>
-          <a class="button" href="/sign-in">
-            {strings.signIn.title}
-          </a>
-        </p>
-      </section>,
+      <Outcome title={t.doneTitle} message={t.done} next={next} />,
     );
   });

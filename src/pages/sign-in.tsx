@@ -13,6 +13,7 @@ import type { SessionGrant } from '../sessions/rotation';
 import { setSessionCookie } from '../sessions/grant';
 import { formToken, isOwnForm } from './csrf';
 import { parseForm, pageFailure } from './form';
+import { CodeField, CurrentPassword, EmailField } from './fields';
 import { Csrf, Message, renderPage } from './layout';
 import { safeReturnTo } from './return-to';
 import { pageSession } from './session';
@@ -39,23 +40,8 @@ function SignInForm(props: { token: string; returnTo: string; email?: string; er
       <form method="post" action="/sign-in">
         <Csrf token={props.token} />
         <input type="hidden" name="return_to" value={props.returnTo} />
-        <label for="email">{t.email}</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autocomplete="username"
-          required
-          value={props.email ?? ''}
-        />
-        <label for="password">{t.password}</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="current-password"
-          required
-        />
+        <EmailField label={t.email} value={props.email} />
+        <CurrentPassword id="password" name="password" label={t.password} />
         <button type="submit">{t.submit}</button>
       </form>
       <p class="muted">
@@ -84,17 +70,7 @@ function CodeForm(props: { token: string; mfaToken: string; returnTo: string; er
       <p>{c.intro}</p>
       <form method="post" action="/sign-in/code">
         {hidden}
-        <label for="code">{c.code}</label>
-        <input
-          id="code"
-          name="code"
-          type="text"
-          inputmode="numeric"
-          pattern="[0-9]{6}"
-          maxlength={6}
-          autocomplete="one-time-code"
-          required
-        />
+        <CodeField id="code" label={c.code} />
         <button type="submit">{c.submit}</button>
       </form>
       <details>

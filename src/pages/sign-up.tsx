@@ -9,6 +9,7 @@ import { emailField, passwordField } from '../policy/fields';
 import { nameField } from '../users/users';
 import { formToken, isOwnForm } from './csrf';
 import { pageFailure, parseForm } from './form';
+import { EmailField, NameField, NewPassword, Outcome } from './fields';
 import { Csrf, Message, renderPage } from './layout';
 import { fill, strings } from './strings';
 
@@ -33,37 +34,9 @@ function SignUpForm(props: {
       <Message error={props.error} />
       <form method="post" action="/sign-up">
         <Csrf token={props.token} />
-        <label for="name">{t.name}</label>
-        <input
-          id="name"
-          name="name"
-          type="text"
-          autocomplete="name"
-          maxlength={100}
-          value={props.name ?? ''}
-        />
-        <label for="email">{t.email}</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autocomplete="username"
-          required
-          value={props.email ?? ''}
-        />
-        <label for="password">{t.password}</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          minlength={props.minLength}
-          aria-describedby="password-hint"
-          required
-        />
-        <p class="hint" id="password-hint">
-          {fill(t.passwordHint, { min: props.minLength })}
-        </p>
+        <NameField label={t.name} value={props.name} required={false} />
+        <EmailField label={t.email} value={props.email} />
+        <NewPassword id="password" label={t.password} minLength={props.minLength} />
         <button type="submit">{t.submit}</button>
       </form>
       <p class="muted">
@@ -105,19 +78,13 @@ export const signUp = new Hono<AppEnv>()
       // Taken: the page says what it says for a new account, and the owner of the address
       // hears about it by mail; only the mailbox learns that the account exists.
       if (!created) mailAccountExists(c, input.email);
+      const sent = fill(t.sent, { email: input.email });
+      const next = { href: '/sign-in', label: t.signIn };
       return renderPage(
         c,
         200,
         t.sentTitle,
-        <section class="card">
-          <h1>{t.sentTitle}</h1>
-          <p>{fill(t.sent, { email: input.email })}</p>
-          <p>
-            <a class="button" href="/sign-in">
-              {t.signIn}
-            </a>
-          </p>
-        </section>,
+        <Outcome title={t.sentTitle} kind="plain" message={sent} next={next} />,
       );
     } catch (err) {
       const failure = pageFailure(c, err);

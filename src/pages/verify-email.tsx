@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { limitBody } from '../middleware/json-body';
 import { formToken, isOwnForm } from './csrf';
 import { pageFailure } from './form';
+import { Outcome } from './fields';
 import { Csrf, Message, renderPage } from './layout';
 import { fill, strings } from './strings';
 
@@ -48,35 +49,22 @@ export const verifyEmail = new Hono<AppEnv>()
     }
     try {
       const user = await confirmEmail(c, linkToken);
+      const done = fill(t.done, { email: user.email });
+      const next = { href: '/account', label: strings.account.title };
       return renderPage(
         c,
         200,
         t.doneTitle,
-        <section class="card">
-          <h1>{t.doneTitle}</h1>
-          <p class="notice">{fill(t.done, { email: user.email })}</p>
-          <p>
-            <a class="button" href="/account">
-              {strings.account.title}
-            </a>
-          </p>
-        </section>,
+        <Outcome title={t.doneTitle} message={done} next={next} />,
       );
     } catch (err) {
       if (!pageFailure(c, err)) throw err;
+      const next = { href: '/sign-in', label: strings.signIn.title };
       return renderPage(
         c,
         400,
         t.title,
-        <section class="card">
-          <h1>{t.title}</h1>
-          <p class="error" role="alert">
-            {t.invalid}
-          </p>
-          <p>
-            <a href="/sign-in">{strings.signIn.title}</a>
-          </p>
-        </section>,
+        <Outcome title={t.title} kind="error" message={t.invalid} next={next} />,
       );
     }
   });

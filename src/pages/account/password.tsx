@@ -5,8 +5,9 @@ import type { AppEnv } from '../../env';
 import { limitBody } from '../../middleware/json-body';
 import { passwordField } from '../../policy/fields';
 import { parseForm } from '../form';
+import { CurrentPassword, NewPassword, UsernameHint } from '../fields';
 import { Csrf } from '../layout';
-import { fill, strings } from '../strings';
+import { strings } from '../strings';
 import { accountAction, SectionError, type AccountView } from './view';
 
 const t = strings.account;
@@ -19,33 +20,9 @@ function Password({ view, minLength }: { view: AccountView; minLength: number })
       <SectionError view={view} section="password" />
       <form method="post" action="/account/password">
         <Csrf token={view.token} />
-        {/* For password managers: the account whose password this is. */}
-        <input
-          type="email"
-          name="username"
-          autocomplete="username"
-          value={view.user.email}
-          hidden
-          readonly
-        />
-        <label for="current_password">{t.currentPassword}</label>
-        <input
-          id="current_password"
-          name="current_password"
-          type="password"
-          autocomplete="current-password"
-          required
-        />
-        <label for="new_password">{t.newPassword}</label>
-        <input
-          id="new_password"
-          name="new_password"
-          type="password"
-          autocomplete="new-password"
-          minlength={minLength}
-          required
-        />
-        <p class="hint">{fill(strings.signUp.passwordHint, { min: minLength })}</p>
+        <UsernameHint email={view.user.email} />
+        <CurrentPassword id="current_password" name="current_password" label={t.currentPassword} />
+        <NewPassword id="new_password" label={t.newPassword} minLength={minLength} />
         <button type="submit">{t.changePassword}</button>
       </form>
     </>

@@ -7,6 +7,7 @@ import type { AppEnv } from '../../env';
 import { limitBody } from '../../middleware/json-body';
 import { nameField } from '../../users/users';
 import { parseForm } from '../form';
+import { NameField } from '../fields';
 import { Csrf } from '../layout';
 import { strings } from '../strings';
 import { accountAction, SectionError, type AccountView } from './view';
@@ -24,16 +25,7 @@ function Profile({ view }: { view: AccountView }) {
       </p>
       <form method="post" action="/account/name">
         <Csrf token={view.token} />
-        <label for="name">{t.name}</label>
-        <input
-          id="name"
-          name="name"
-          type="text"
-          autocomplete="name"
-          maxlength={100}
-          required
-          value={view.user.name ?? ''}
-        />
+        <NameField label={t.name} value={view.user.name} />
         <button type="submit">{t.saveName}</button>
       </form>
     </>

@@ -11,6 +11,7 @@ import { confirmTotpEnrolment, startTotpEnrolment, turnOffTotp } from '../../mfa
 import { passwordField } from '../../policy/fields';
 import { formToken } from '../csrf';
 import { parseForm } from '../form';
+import { CodeField, CurrentPassword, UsernameHint } from '../fields';
 import { Csrf, Message, renderPage } from '../layout';
 import { strings } from '../strings';
 import { accountAction, SectionError, type AccountView } from './view';
@@ -27,22 +28,8 @@ function TwoFactor({ view }: { view: AccountView }) {
       <p>{on ? t.mfaOn : t.mfaOff}</p>
       <form method="post" action={on ? '/account/mfa/disable' : '/account/mfa/setup'}>
         <Csrf token={view.token} />
-        <input
-          type="email"
-          name="username"
-          autocomplete="username"
-          value={view.user.email}
-          hidden
-          readonly
-        />
-        <label for="mfa-password">{t.confirmPassword}</label>
-        <input
-          id="mfa-password"
-          name="password"
-          type="password"
-          autocomplete="current-password"
-          required
-        />
+        <UsernameHint email={view.user.email} />
+        <CurrentPassword id="mfa-password" name="password" label={t.confirmPassword} />
         {on ? (
           <>
             <label for="mfa-code">{t.code}</label>
@@ -75,17 +62,7 @@ function Enrol(props: { token: string; secret: string; qr: string; error?: strin
       </p>
       <form method="post" action="/account/mfa/enable">
         <Csrf token={props.token} />
-        <label for="code">{t.code}</label>
-        <input
-          id="code"
-          name="code"
-          type="text"
-          inputmode="numeric"
-          pattern="[0-9]{6}"
-          maxlength={6}
-          autocomplete="one-time-code"
-          required
-        />
+        <CodeField id="code" label={t.code} />
         <div class="row">
           <button type="submit">{t.enable}</button>
           <a class="button secondary" href="/account">
