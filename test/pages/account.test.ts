@@ -36,6 +36,10 @@ describe('/account', () => {
     expect(res.headers.get('Location')).toBe('/account?done=name#profile');
     const page = await b.get('/account?done=name');
     expect(notice(page.text)).toBe('Name saved.');
+    for (const key of ['__proto__', 'constructor', 'toString', '<b>x</b>']) {
+      const other = await b.get(`/account?done=${encodeURIComponent(key)}`);
+      expect([other.status, notice(other.text)]).toEqual([200, undefined]);
+    }
     const row = await env.DB.prepare('SELECT name FROM users WHERE id = ?').bind(user.id).first();
     expect(row).toEqual({ name: 'Ana Lúcia' });
   });

@@ -44,7 +44,8 @@ export async function renderAccount(
   const token = await formToken(c);
   const minLength = c.var.config.MIN_PASSWORD_LENGTH;
   const view: AccountView = { ...found, token, minLength, ...(error ? { error } : {}) };
-  const notice = NOTICES[c.req.query('done') as Notice] ?? null;
+  const done = c.req.query('done') ?? '';
+  const notice = Object.hasOwn(NOTICES, done) ? NOTICES[done as Notice] : null;
   return renderPage(
     c,
     status,
