@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig, defineProject } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
 import { generateSecret, generateSigningKey } from './scripts/lib/keys.mjs';
+import { IDP_HOSTS, identityProviderStandIn } from './test/stand-in/identity-provider.ts';
 import { mailStandIn } from './test/stand-in/mail-provider.ts';
 import { RANGE_STAND_IN_HOST, rangeStandIn } from './test/stand-in/range-api.ts';
 
@@ -18,10 +19,12 @@ const workers = defineProject({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
         // Every outbound fetch of the worker goes to a local stand-in, never to the internet.
-        outboundService: (request: Request) =>
-          new URL(request.url).hostname === RANGE_STAND_IN_HOST
-            ? rangeStandIn(request)
-            : mailStandIn(request),
+        outboundService: (request: Request) => {
+          const host = new URL(request.url).hostname;
+          if (host === RANGE_STAND_IN_HOST) return rangeStandIn(request);
+          if (IDP_HOSTS.has(host)) return identityProviderStandIn(request);
+          return mailStandIn(request);
+        },
         bindings: {
           ...Object.fromEntries(localVars.map((name) => [name, ''])),
           ENVIRONMENT: 'test',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityProviders, identityProviderSecrets } from './federation/config';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
@@ -141,6 +142,9 @@ const schema = z
     JWT_SIGNING_KEYS: signingKeys,
     TOTP_ENCRYPTION_KEY: sealingKeys,
     REQUIRE_ADMIN_MFA: bool.default(false),
+    /** Sign-in with other identity providers: src/federation/config.ts. */
+    IDENTITY_PROVIDERS: identityProviders,
+    IDENTITY_PROVIDER_SECRETS: identityProviderSecrets,
     PASSWORD_PEPPER: z.string({ error: 'is missing' }).min(32, 'must be at least 32 characters'),
   })
   .refine((c) => !(c.ENVIRONMENT === 'production' && c.COOKIE_INSECURE_DEV), {
@@ -152,6 +156,26 @@ const schema = z
   .refine((c) => !(c.ENVIRONMENT === 'production' && c.MAIL_TRANSPORT === 'dev-mailbox'), {
     path: ['MAIL_TRANSPORT'],
     message: 'dev-mailbox is refused when ENVIRONMENT=production',
+  })
+  .superRefine((c, ctx) => {
+    for (const p of c.IDENTITY_PROVIDERS) {
+      if (!c.IDENTITY_PROVIDER_SECRETS[p.id]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['IDENTITY_PROVIDER_SECRETS'],
+          message: `has no secret for provider ${p.id}`,
+        });
+      }
+      // A provider reached over plain http (a local one in development) is refused in production.
+      const urls = [p.issuer, ...Object.values(p.endpoints ?? {})].filter(Boolean) as string[];
+      if (c.ENVIRONMENT === 'production' && urls.some((u) => !u.startsWith('https://'))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['IDENTITY_PROVIDERS'],
+          message: `provider ${p.id} must use https in production`,
+        });
+      }
+    }
   })
   .refine((c) => c.MAIL_TRANSPORT !== 'resend' || (c.MAIL_API_KEY && c.MAIL_FROM), {
     path: ['MAIL_TRANSPORT'],

@@ -37,6 +37,12 @@ const SWEEPS: Sweep[] = [
     params: (now) => [now],
   },
   {
+    name: 'oauth_states',
+    sql: `DELETE FROM oauth_states WHERE rowid IN (
+            SELECT rowid FROM oauth_states WHERE expires_at <= ?1 LIMIT ${BATCH})`,
+    params: (now) => [now],
+  },
+  {
     name: 'one_time_tokens',
     sql: `DELETE FROM one_time_tokens WHERE rowid IN (
             SELECT rowid FROM one_time_tokens WHERE expires_at <= ?1 LIMIT ${BATCH})`,

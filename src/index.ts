@@ -11,6 +11,8 @@ import { requestContext } from './middleware/context';
 import { jsonBodyOnly } from './middleware/json-body';
 import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
+import { identitiesApi } from './federation/api';
+import { federation } from './federation/routes';
 import { pages } from './pages';
 import { createRouter } from './router';
 import { adminRoutes } from './routes/admin';
@@ -26,20 +28,25 @@ import { wellKnown } from './routes/well-known';
 const app = createRouter();
 
 app.use('*', securityHeaders, requestContext, cors);
-// The pages take HTML forms, not JSON, and check each form's origin and token themselves
-// (src/pages/csrf.ts), so they are mounted before the API's body and Origin rules.
-app.route('/', pages);
+// Pages and the identity providers' redirects take HTML forms, not JSON, and check each form's
+// origin and token themselves (src/pages/csrf.ts), so they come before the API's body and
+// Origin rules. Every capability is one line in one of these two lists.
+for (const browser of [pages, federation]) app.route('/', browser);
 app.use('*', jsonBodyOnly, guardOrigin);
-
-app.route('/', wellKnown);
-app.route('/', health);
-app.route('/', auth);
-app.route('/', tokens);
-app.route('/', me);
-app.route('/', email);
-app.route('/', dev);
-app.route('/', adminRoutes);
-app.route('/', mfa);
+for (const api of [
+  wellKnown,
+  health,
+  auth,
+  tokens,
+  me,
+  email,
+  dev,
+  adminRoutes,
+  mfa,
+  identitiesApi,
+]) {
+  app.route('/', api);
+}
 
 app.doc31('/openapi.json', (c) => ({
   openapi: '3.1.0',

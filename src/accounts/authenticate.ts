@@ -6,7 +6,7 @@ import {
 } from '../abuse/lockout';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import type { Config } from '../config';
-import { DUMMY_HASH, verifyPassword } from '../crypto/password';
+import { DUMMY_HASH, NO_PASSWORD, verifyPassword } from '../crypto/password';
 import type { Database } from '../db/client';
 import type { UserRow } from '../db/schema';
 import { ApiError } from '../errors';
@@ -52,12 +52,15 @@ export async function authenticate(
   const now = Date.now();
   const { claim, user } = await claimLoginAttempt(db, config, email, now);
   if (!claim.allowed) throw await refusal(db, config, ctx, email, user?.id ?? null, claim, now);
+  // An account made through an identity provider has no password (NO_PASSWORD) until a reset
+  // sets one: it is checked against the dummy hash, like an unknown email, and always fails.
+  const hasPassword = user !== undefined && user.passwordHash !== NO_PASSWORD;
   const check = await verifyPassword(
     password,
-    user?.passwordHash ?? DUMMY_HASH,
+    hasPassword ? user.passwordHash : DUMMY_HASH,
     config.PASSWORD_PEPPER,
   );
-  if (!user || !check.valid) {
+  if (!user || !hasPassword || !check.valid) {
     const userId = user?.id ?? null;
     await db.batch([
       auditEvent(db, ctx, 'login.failed', userId, { email, attempt: claim.attempt, via }),

@@ -29,7 +29,9 @@ export type AuditType =
   | 'user.enabled'
   | 'sessions.revoked_by_admin'
   | 'mfa.removed_by_admin'
-  | 'access.denied';
+  | 'access.denied'
+  | 'identity.linked'
+  | 'identity.unlinked';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;

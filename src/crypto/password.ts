@@ -91,6 +91,9 @@ export async function verifyPassword(
   };
 }
 
+/** The stored hash of an account without a password (made through an identity provider). */
+export const NO_PASSWORD = '';
+
 /**
  * Verified instead of a real hash when the email is unknown, so that a login for a missing
  * account costs exactly one derivation with the current parameters, like a wrong password.

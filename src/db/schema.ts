@@ -182,3 +182,57 @@ export const mfaChallenges = sqliteTable(
 export const commonPasswords = sqliteTable('common_passwords', {
   password: text('password').primaryKey(),
 });
+
+/** An account at an identity provider linked to a user: one (provider, subject) is one user. */
+export const identities = sqliteTable(
+  'identities',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The configured provider id (IDENTITY_PROVIDERS), not its type. */
+    provider: text('provider').notNull(),
+    /** The provider's stable user id (`sub`, GitHub's numeric id). */
+    subject: text('subject').notNull(),
+    /** The email as the provider asserted it at the last sign-in, and whether it said verified. */
+    email: text('email'),
+    emailVerified: integer('email_verified', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('identities_provider_subject_unique').on(t.provider, t.subject),
+    index('identities_user_idx').on(t.userId),
+  ],
+);
+
+/**
+ * A sign-in started at an identity provider: the `state`, `nonce` and PKCE verifier, bound to the
+ * browser that started it, single-use (a conditional UPDATE spends it) and short-lived.
+ */
+export const oauthStates = sqliteTable(
+  'oauth_states',
+  {
+    id: text('id').primaryKey(),
+    /** SHA-256 of the `state` sent to the provider. */
+    stateHash: text('state_hash').notNull(),
+    provider: text('provider').notNull(),
+    /** SHA-256 of the random value in the browser's binding cookie. */
+    browserHash: text('browser_hash').notNull(),
+    nonce: text('nonce').notNull(),
+    codeVerifier: text('code_verifier').notNull(),
+    returnTo: text('return_to').notNull(),
+    /** Set when a signed-in user links this identity from /account. */
+    linkUserId: text('link_user_id'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [
+    uniqueIndex('oauth_states_state_unique').on(t.stateHash),
+    index('oauth_states_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+export type IdentityRow = typeof identities.$inferSelect;

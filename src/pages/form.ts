@@ -52,6 +52,7 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
     case 'email_not_verified':
     case 'invalid_mfa_code':
     case 'mfa_already_enabled':
+    case 'last_sign_in_method':
     case 'not_found':
     case 'service_unavailable':
       return { status: err.status as PageFailure['status'], message: e[err.code] };

@@ -3,7 +3,9 @@ import { Hono, type Context } from 'hono';
 import { grantFor, signInWithPassword } from '../accounts/sign-in';
 import { auditContext } from '../audit/audit';
 import { database } from '../db/client';
+import type { Config } from '../config';
 import type { AppEnv } from '../env';
+import { federationError, ProviderButtons } from '../federation/buttons';
 import { verifyChallenge } from '../mfa/challenge';
 import { limitBody } from '../middleware/json-body';
 import { rateLimit } from '../middleware/rate-limit';
@@ -32,7 +34,13 @@ const codeStep = z.object({
   return_to: returnTo,
 });
 
-function SignInForm(props: { token: string; returnTo: string; email?: string; error?: string }) {
+function SignInForm(props: {
+  config: Config;
+  token: string;
+  returnTo: string;
+  email?: string;
+  error?: string;
+}) {
   return (
     <section class="card">
       <h1>{t.title}</h1>
@@ -44,6 +52,7 @@ function SignInForm(props: { token: string; returnTo: string; email?: string; er
         <CurrentPassword id="password" name="password" label={t.password} />
         <button type="submit">{t.submit}</button>
       </form>
+      <ProviderButtons config={props.config} returnTo={props.returnTo} />
       <p class="muted">
         <a href="/reset-password">{t.forgot}</a>
       </p>
@@ -54,7 +63,12 @@ function SignInForm(props: { token: string; returnTo: string; email?: string; er
   );
 }
 
-function CodeForm(props: { token: string; mfaToken: string; returnTo: string; error?: string }) {
+export function CodeForm(props: {
+  token: string;
+  mfaToken: string;
+  returnTo: string;
+  error?: string;
+}) {
   const c = strings.code;
   const hidden = (
     <>
@@ -108,7 +122,12 @@ export const signIn = new Hono<AppEnv>()
   .get('/sign-in', async (c) => {
     const to = safeReturnTo(c.var.config, c.req.query('return_to'));
     if (await pageSession(c)) return c.redirect(to, 303);
-    return renderPage(c, 200, t.title, <SignInForm token={await formToken(c)} returnTo={to} />);
+    // Back from an identity provider that refused (?error=): say why.
+    const error = federationError(c.req.query('error'));
+    const form = (
+      <SignInForm config={c.var.config} token={await formToken(c)} returnTo={to} error={error} />
+    );
+    return renderPage(c, error ? 400 : 200, t.title, form);
   })
   .post('/sign-in', limitBody, rateLimit('LOGIN'), async (c) => {
     const form = await c.req.parseBody();
@@ -119,7 +138,13 @@ export const signIn = new Hono<AppEnv>()
         c,
         status,
         t.title,
-        <SignInForm token={await formToken(c)} returnTo={to} email={email} error={error} />,
+        <SignInForm
+          config={c.var.config}
+          token={await formToken(c)}
+          returnTo={to}
+          email={email}
+          error={error}
+        />,
       );
     if (!(await isOwnForm(c, form._csrf))) return again(403, strings.errors.csrf);
     try {

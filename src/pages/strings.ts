@@ -11,6 +11,27 @@ export const strings = {
     noAccount: 'New here?',
     signUp: 'Create an account',
   },
+  federation: {
+    continueWith: 'Continue with {provider}',
+    or: 'or',
+    landing: 'Signing you in…',
+    continue: 'Continue',
+    errors: {
+      state:
+        'That sign-in link is no longer valid (it was used, it expired, or it was started in another browser). Try again.',
+      provider:
+        'The sign-in provider could not be reached or gave an answer we could not check. Try again, or use your password.',
+      denied: 'The sign-in was cancelled at the provider.',
+      email_unverified:
+        'The provider did not confirm an email address for this account, so no account was created or linked.',
+      account_exists:
+        'An account with this email already exists. Sign in with your password, then link this provider from your account page.',
+      identity_taken: 'That account at the provider is already linked to another user.',
+      account_locked:
+        'Too many failed attempts on this account. Try again later, or reset your password.',
+      account_disabled: 'This account is disabled.',
+    },
+  },
   code: {
     title: 'Two-factor authentication',
     intro: 'Enter the 6-digit code from your authenticator app.',
@@ -99,7 +120,13 @@ export const strings = {
       password: 'Password changed. Your other sessions were signed out.',
       session: 'That session is signed out.',
       mfaOff: 'Two-factor authentication is off. Your other sessions were signed out.',
+      identity: 'Linked.',
+      unlinked: 'Unlinked.',
     },
+    identities: 'Linked accounts',
+    noIdentities: 'None yet. Link one to sign in with it.',
+    link: 'Link {provider}',
+    unlink: 'Unlink',
   },
   errors: {
     invalid_credentials: 'Wrong email or password.',
@@ -112,6 +139,8 @@ export const strings = {
     rate_limited: 'Too many requests. Try again in {minutes} minutes.',
     csrf: 'This form expired or came from another site. Go back, reload the page and try again.',
     mfa_already_enabled: 'Two-factor authentication is already on.',
+    last_sign_in_method:
+      'This is your only way to sign in. Set a password (reset it) or link another account first.',
     not_found: 'That session no longer exists.',
     service_unavailable: 'The service is busy. Try again in a moment.',
     generic: 'Something went wrong. Try again.',

@@ -10,6 +10,8 @@ import { strings } from '../strings';
 
 /** What every section of the account page is drawn from. */
 export type AccountView = {
+  /** For a section that reads what only it shows (an async component). */
+  c: Context<AppEnv>;
   user: UserRow;
   sessionId: string;
   sessions: SessionRow[];
@@ -21,7 +23,12 @@ export type AccountView = {
   error?: { section: string; message: string };
 };
 
-export type Section = { id: string; render: (view: AccountView) => Child };
+export type Section = {
+  id: string;
+  render: (view: AccountView) => Child;
+  /** Whether the section belongs on the page at all (a capability that is not configured). */
+  shown?: (view: AccountView) => boolean;
+};
 
 /**
  * The sections of /account, in order. A capability adds its section here and its form routes
@@ -43,7 +50,7 @@ export async function renderAccount(
   if (!found) return c.redirect('/sign-in', 303);
   const token = await formToken(c);
   const minLength = c.var.config.MIN_PASSWORD_LENGTH;
-  const view: AccountView = { ...found, token, minLength, ...(error ? { error } : {}) };
+  const view: AccountView = { c, ...found, token, minLength, ...(error ? { error } : {}) };
   const done = c.req.query('done') ?? '';
   const notice = Object.hasOwn(NOTICES, done) ? NOTICES[done as Notice] : null;
   return renderPage(
@@ -57,11 +64,13 @@ export async function renderAccount(
           {notice}
         </p>
       ) : null}
-      {sections.map((s) => (
-        <section class="card" id={s.id} aria-labelledby={`${s.id}-title`}>
-          {s.render(view)}
-        </section>
-      ))}
+      {sections
+        .filter((s) => s.shown?.(view) ?? true)
+        .map((s) => (
+          <section class="card" id={s.id} aria-labelledby={`${s.id}-title`}>
+            {s.render(view)}
+          </section>
+        ))}
     </>,
     token,
   );
