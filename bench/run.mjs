@@ -38,10 +38,10 @@ import {
   pbkdf2Once,
 } from './lib/micro-client.mjs';
 import { runWrangler, stopAll } from './lib/processes.mjs';
-import { addRatios, limitRows, loginParts } from './lib/ratios.mjs';
+import { addPageRatios, addRatios, limitRows, loginParts } from './lib/ratios.mjs';
 import { checkChains, newChains } from './lib/refresh-chains.mjs';
 import { reportText, writeResults } from './lib/report.mjs';
-import { jwksEtag, loginRows, prepareUsers, routeRows } from './lib/scenarios.mjs';
+import { jwksEtag, loginRows, prepareUsers, routeRows, signInForm } from './lib/scenarios.mjs';
 import { RESULTS, ROUNDS } from './lib/settings.mjs';
 import { startupTime } from './lib/startup-time.mjs';
 import { targets } from './lib/targets.mjs';
@@ -68,6 +68,7 @@ async function main() {
   const envStable = await envObjectStable(microBase);
   const { users, sessions } = await prepareUsers(base);
   const etag = await jwksEtag(base);
+  const form = await signInForm(base);
   const chains = newChains(sessions);
   const rows = await measure(routeRows({ base, quietBase, sessions, chains, etag }));
   const refreshChains = await checkChains(base, chains);
@@ -79,7 +80,7 @@ async function main() {
   const pbkdf2Runs = [];
   Object.assign(
     rows,
-    await measure(loginRows({ base, users }), {
+    await measure(loginRows({ base, users, form }), {
       // Twice the rounds, and PBKDF2 before each: the ratio compares figures seconds apart.
       rounds: 2 * ROUNDS,
       beforeRound: async () => pbkdf2Runs.push(await pbkdf2Once(microBase)),
@@ -90,6 +91,7 @@ async function main() {
   await stopAll();
 
   addRatios(rows, limits);
+  addPageRatios(rows, limits);
   const run = {
     ordered: [
       rows.live,
@@ -103,6 +105,9 @@ async function main() {
       rows.refresh1,
       rows.login1,
       rows.login8,
+      rows.signInPage,
+      rows.signInPage1,
+      rows.signInPost1,
       ...limitRows(limits),
     ],
     rows,
@@ -113,7 +118,7 @@ async function main() {
     bundle,
     startup,
     readyMs,
-    targets: targets(rows, refreshChains, bundle),
+    targets: targets(rows, refreshChains, bundle, limits),
   };
   process.stdout.write(reportText(run));
   writeResults(run, (performance.now() - wallStarted) / 1000);

@@ -29,6 +29,7 @@ import { browser } from './phases/browser.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
 import { journey } from './phases/journey.mjs';
+import { pages } from './phases/pages.mjs';
 import { realClients } from './phases/real-clients.mjs';
 import { rotation } from './phases/rotation.mjs';
 import { viteApp } from './phases/vite-app.mjs';
@@ -42,6 +43,7 @@ const PHASES = [
   'example',
   'vite-app',
   'real-clients',
+  'pages',
   'rotation',
   'example-types',
 ];
@@ -203,6 +205,12 @@ try {
       );
     }
     await ctx.worker.stop();
+  }
+
+  if (wanted('pages')) {
+    await phase('pages: every flow clicked through in Chromium, with and without JS', 180_000, () =>
+      pages(ctx),
+    );
   }
 
   if (wanted('rotation')) {

@@ -11,6 +11,7 @@ import { requestContext } from '../src/middleware/context';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import worker from '../src/index';
 import { bearer, call, countingKv, json, register, signedIn, uniqueEmail } from './helpers';
+import { Browser } from './pages/browser';
 
 type Usage = {
   /** One per `first`/`all`/`run`/`raw`/`exec` call and one per `batch`, whatever its size. */
@@ -181,6 +182,22 @@ describe('storage calls per route', () => {
       json({ email, password: 'not the right passphrase' }),
     );
     expect(status).toBe(401);
+    expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 2, d1Writes: 2 });
+  });
+
+  it('GET /sign-in touches no storage when nobody is signed in (the form token is an HMAC)', async () => {
+    const { status, usage } = await measure('/sign-in');
+    expect(status).toBe(200);
+    expect(usage).toEqual(none);
+  });
+
+  it('POST /sign-in: the two D1 batches of POST /auth/login and the rate limit', async () => {
+    const { email, password } = await signedIn();
+    const b = new Browser();
+    await b.get('/sign-in');
+    const { bindings, usage } = countingBindings();
+    const res = await b.post('/sign-in', { email, password }, { overrides: bindings });
+    expect(res.status).toBe(303);
     expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 2, d1Writes: 2 });
   });
 

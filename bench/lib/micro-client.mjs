@@ -44,6 +44,8 @@ export async function inWorkerLimits(base) {
     d1Read: await perOperation(base, 'd1-read', 1, 101),
     d1Write: await perOperation(base, 'd1-write', 1, 51),
     kvRead: await perOperation(base, 'kv-read', 1, 201),
+    // Not a limit of another route: the sign-in page's own CPU (README "Pages", issue target).
+    signInPage: await perOperation(base, 'sign-in-page', 1, 501),
   };
 }
 

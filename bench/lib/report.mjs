@@ -28,7 +28,7 @@ const runtime = () =>
 /** The report on stdout; `r` holds every figure of the run (see `writeResults`). */
 export function reportText(r) {
   const { rows, limits, diagnostics, loginParts, refreshChains: chains, bundle, startup } = r;
-  const { login1, login8 } = rows;
+  const { login1, login8, signInPage1, signInPost1 } = rows;
   const envStable = diagnostics.envObjectStableAcrossRequests;
   return [
     '',
@@ -58,6 +58,12 @@ export function reportText(r) {
       ` ${loginParts.floorMs.toFixed(1)} + PBKDF2 ${loginParts.pbkdf2Ms.toFixed(1)} + 2 D1 write batches` +
       ` ${loginParts.d1WritesMs.toFixed(1)} + RS256 sign` +
       ` ${loginParts.signMs.toFixed(1)} + the rest ${loginParts.restMs.toFixed(1)} ms`,
+    `sign-in page: GET c=1 p50 ${signInPage1.p50Ms.toFixed(2)} ms = request floor` +
+      ` ${rows.live1.p50Ms.toFixed(2)} ${signInPage1.overFloorMs < 0 ? '-' : '+'} ${Math.abs(signInPage1.overFloorMs).toFixed(2)} ms (no storage call;` +
+      ` the handler alone ${us(limits.signInPage)} in-worker); POST c=1 p50 ${signInPost1.p50Ms.toFixed(1)} ms` +
+      ` = ${signInPost1.vsLogin.toFixed(2)}x POST /auth/login c=1 = floor + PBKDF2 + 2 D1 write batches` +
+      ` + the rest ${signInPost1.restMs.toFixed(1)} ms; fastest against the fastest hash` +
+      ` ${signInPost1.vsLimitFastestRatio.toFixed(2)}x (login ${login1.vsLimitFastestRatio.toFixed(2)}x)`,
     '',
     ...(devRestarts.hits
       ? [

@@ -31,7 +31,24 @@ export async function jwksEtag(base) {
   return etag;
 }
 
-/** Every row but login's: the yardsticks, the bearer route, JWKS and refresh. */
+/**
+ * What a browser holds after loading /sign-in once: the form-token cookie and the token of its
+ * form, which every page POST must carry (src/pages/csrf.ts). One pair serves every request.
+ */
+export async function signInForm(base) {
+  const res = await fetch(`${base}/sign-in`);
+  const html = await res.text();
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('__Host-csrf='));
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (res.status !== 200 || !cookie || !token) {
+    throw new Error(
+      `GET /sign-in: ${res.status}, cookie ${Boolean(cookie)}, token ${Boolean(token)}`,
+    );
+  }
+  return { cookie: cookie.split(';')[0], token };
+}
+
+/** Every row but login's: the yardsticks, the bearer route, JWKS, refresh, the sign-in page. */
 export function routeRows({ base, quietBase, sessions, chains, etag }) {
   const refreshSpec = (connections) => ({
     path: '/auth/refresh',
@@ -58,21 +75,48 @@ export function routeRows({ base, quietBase, sessions, chains, etag }) {
     }),
     row('refresh', `POST /auth/refresh, ${CHAINS} chains`, base, refreshSpec(CONNECTIONS)),
     row('refresh1', `POST /auth/refresh, ${CHAINS} chains`, base, refreshSpec(1)),
+    // A first visit: no cookie, so no storage call; a new form-token cookie every time.
+    row('signInPage', 'GET /sign-in', base, { path: '/sign-in' }),
+    row('signInPage1', 'GET /sign-in', base, { path: '/sign-in', connections: 1 }),
   ];
 }
 
-/** The login rows, one per LOGIN_CONNECTIONS, each connection logging in as one user. */
-export function loginRows({ base, users }) {
+/**
+ * The login rows, one per LOGIN_CONNECTIONS, each connection logging in as one user; then the
+ * sign-in page's form post at c=1 (right password, this browser's form token, answered 303), in
+ * the same turns, so it compares with login c=1 and the PBKDF2 figures taken between them.
+ */
+export function loginRows({ base, users, form }) {
   const loginBody = perClient(users, (client, email) =>
     client.setBody(JSON.stringify({ email, password: PASSWORD })),
   );
-  return LOGIN_CONNECTIONS.map((c) =>
-    row(`login${c}`, 'POST /auth/login', base, {
-      path: '/auth/login',
-      method: 'POST',
-      connections: c,
-      headers: { 'content-type': 'application/json' },
-      setupClient: loginBody,
-    }),
+  const formBody = perClient(users, (client, email) =>
+    client.setBody(
+      new URLSearchParams({ _csrf: form.token, email, password: PASSWORD }).toString(),
+    ),
   );
+  return [
+    ...LOGIN_CONNECTIONS.map((c) =>
+      row(`login${c}`, 'POST /auth/login', base, {
+        path: '/auth/login',
+        method: 'POST',
+        connections: c,
+        headers: { 'content-type': 'application/json' },
+        setupClient: loginBody,
+      }),
+    ),
+    row('signInPost1', 'POST /sign-in (form, 303)', base, {
+      path: '/sign-in',
+      method: 'POST',
+      connections: 1,
+      // A browser's form post: the form-token cookie and a urlencoded form from our origin.
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: base,
+        cookie: form.cookie,
+      },
+      setupClient: formBody,
+      expect: 303,
+    }),
+  ];
 }

@@ -3,11 +3,14 @@
 // Timing is done by the client (bench/lib/micro-client.mjs): in workerd, Date.now() only
 // advances after I/O, so a worker cannot time its own CPU work. The client times n = lo and
 // n = hi and takes the slope, which cancels the HTTP and request overhead.
+import { Hono } from 'hono';
 import { loadConfig } from '../../src/config';
 import { keyRing, signAccessToken, verifyAccessToken } from '../../src/crypto/jwt';
 import { hashPassword } from '../../src/crypto/password';
 import { database } from '../../src/db/client';
+import type { AppEnv } from '../../src/env';
 import { createLogger } from '../../src/logger';
+import { signIn } from '../../src/pages/sign-in';
 
 const PASSWORD = 'correct horse battery staple';
 const SUBJECT = {
@@ -19,6 +22,15 @@ const SUBJECT = {
 const MAX_N = 100_000;
 
 type BenchEnv = Parameters<typeof loadConfig>[0] & { DB: D1Database; KV: KVNamespace };
+
+// The sign-in page's routes with the one variable they read (the worker's requestContext sets it,
+// and its access log is measured on its own by /log).
+const signInPage = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    c.set('config', loadConfig(c.env));
+    await next();
+  })
+  .route('/', signIn);
 
 // Is `env` the same object on every request? src/config.ts caches the parsed config per env
 // object, so a new object per request would mean a full zod parse per request.
@@ -118,6 +130,15 @@ export default {
         }
         break;
       }
+      // GET /sign-in for a first visit, as its handler serves it: no session cookie (so no
+      // storage call), a new form-token cookie and its HMAC, the page rendered to HTML.
+      case '/sign-in-page':
+        for (let i = 0; i < n; i++) {
+          const res = await signInPage.request('/sign-in', {}, env as unknown as Env);
+          if (res.status !== 200) return new Response(`sign-in ${res.status}`, { status: 500 });
+          checksum += (await res.text()).length;
+        }
+        break;
       default:
         return new Response('not found', { status: 404 });
     }

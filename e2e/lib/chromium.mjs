@@ -32,10 +32,10 @@ export async function launchChromium(ctx) {
 
 /**
  * A new browser context whose requests to anything but loopback (CDNs) are refused; `blocked`
- * collects the origins it refused.
+ * collects the origins it refused. `options` go to newContext (`javaScriptEnabled: false`).
  */
-export async function hermeticContext(instance) {
-  const context = await instance.newContext({ viewport: { width: 1280, height: 900 } });
+export async function hermeticContext(instance, options = {}) {
+  const context = await instance.newContext({ viewport: { width: 1280, height: 900 }, ...options });
   context.setDefaultTimeout(15_000);
   const blocked = new Set();
   await context.route('**/*', (route) => {

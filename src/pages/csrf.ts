@@ -8,8 +8,10 @@ import type { AppEnv } from '../env';
 // purpose) of a random value in an HttpOnly cookie. A foreign page can make the browser send the
 // cookie but cannot read it or the token, so it cannot forge a form post: not a change to the
 // account, and not a sign-in with the attacker's own credentials either (login CSRF, THREATS
-// E6, K2). On top, a POST must come from this origin (`Origin`, or `Sec-Fetch-Site` where an
-// old browser sends no Origin).
+// E6, K2). On top, a POST must come from this origin (`Origin`, or `Sec-Fetch-Site` where a
+// browser names none: no Origin, or `Origin: null`, which Fetch's "serializing a request origin"
+// prescribes, and Chromium sends, for a form POST from a page under `Referrer-Policy:
+// no-referrer`, as every one of these pages is).
 
 const SECURE_NAME = '__Host-csrf';
 const INSECURE_NAME = 'csrf';
@@ -41,9 +43,8 @@ export async function formToken(c: Context<AppEnv>): Promise<string> {
 export async function isOwnForm(c: Context<AppEnv>, token: unknown): Promise<boolean> {
   const origin = c.req.header('Origin');
   const own = new Set([new URL(c.req.url).origin, new URL(c.var.config.ISSUER).origin]);
-  if (origin !== undefined ? !own.has(origin) : c.req.header('Sec-Fetch-Site') !== 'same-origin') {
-    return false;
-  }
+  const named = origin !== undefined && origin !== 'null';
+  if (named ? !own.has(origin) : c.req.header('Sec-Fetch-Site') !== 'same-origin') return false;
   const value = getCookie(c, cookieName(c));
   if (!value || !COOKIE_VALUE.test(value) || typeof token !== 'string') return false;
   const expected = new TextEncoder().encode(await tokenFor(c, value));

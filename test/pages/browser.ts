@@ -36,13 +36,18 @@ export class Browser {
   async post(
     path: string,
     fields: Record<string, string>,
-    options: { origin?: string | null; overrides?: Record<string, unknown> } = {},
+    options: {
+      origin?: string | null;
+      headers?: Record<string, string>;
+      overrides?: Record<string, unknown>;
+    } = {},
   ) {
     const origin = options.origin === undefined ? this.origin : options.origin;
     const body = new URLSearchParams({ _csrf: this.token, ...fields });
     const headers = this.headers({
       'Content-Type': 'application/x-www-form-urlencoded',
       ...(origin ? { Origin: origin } : {}),
+      ...options.headers,
     });
     const res = await call(path, { method: 'POST', headers, body }, options.overrides);
     return this.read(res);

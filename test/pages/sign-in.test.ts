@@ -122,6 +122,38 @@ describe('form posts from elsewhere (CSRF, login CSRF)', () => {
     expect(refreshCookie(b)).toBeUndefined();
   });
 
+  // Chromium sends `Origin: null` on a form POST from a no-referrer page (all of ours), as Fetch says.
+  it('signs in from a no-referrer page: Origin null, Sec-Fetch-Site same-origin', async () => {
+    const { email } = await register();
+    const b = new Browser();
+    await b.get('/sign-in');
+    const headers = { 'Sec-Fetch-Site': 'same-origin' };
+    const res = await b.post(
+      '/sign-in',
+      { email, password: PASSWORD },
+      { origin: 'null', headers },
+    );
+    expect(res.status).toBe(303);
+    expect(refreshCookie(b)).toBeDefined();
+  });
+
+  it.each([['cross-site'], ['same-site'], ['none'], [undefined]])(
+    'refuses Origin null with Sec-Fetch-Site %s',
+    async (site) => {
+      const { email } = await register();
+      const b = new Browser();
+      await b.get('/sign-in');
+      const headers: Record<string, string> = site ? { 'Sec-Fetch-Site': site } : {};
+      const res = await b.post(
+        '/sign-in',
+        { email, password: PASSWORD },
+        { origin: 'null', headers },
+      );
+      expect(res.status).toBe(403);
+      expect(refreshCookie(b)).toBeUndefined();
+    },
+  );
+
   it('refuses a token from another browser: an attacker’s own pair cannot sign a victim in', async () => {
     const attacker = new Browser();
     await attacker.get('/sign-in');
