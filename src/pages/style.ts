@@ -2,8 +2,9 @@ import type { Config } from '../config';
 
 /**
  * The one stylesheet, served at /pages.css: CSS variables for the theme (BRAND_COLOR as the
- * accent), light and dark from the system setting, a single column that reads at 375 px. In dark,
- * text in the accent (links) is the accent mixed half with white, and a danger button's text is
+ * accent), light and dark from the system setting, a single column that reads at 375 px (recovery codes in one column there, never broken at a
+ * hyphen). In dark,
+ * text in the accent (links, focus rings) is the accent mixed half with white, and a danger button's text is
  * dark: the default accent on the dark card is 2.75:1 and white on the dark red 2.52:1, below
  * WCAG's 4.5:1 (axe-core's color-contrast in the e2e pages phase).
  */
@@ -18,7 +19,7 @@ main{max-width:34rem;margin:0 auto;padding:0 1rem 3rem}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:0 0 .8rem}
 label{display:block;font-weight:500;margin:.8rem 0 .3rem}
 input{width:100%;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--border);border-radius:6px;padding:.6rem .7rem}
-input:focus,button:focus,a:focus{outline:2px solid var(--accent);outline-offset:2px}
+input:focus,button:focus,a:focus{outline:2px solid var(--link);outline-offset:2px}
 button,.button{display:inline-block;font:inherit;font-weight:600;border:0;border-radius:6px;padding:.6rem 1rem;margin-top:1rem;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none}
 button.secondary,.button.secondary{background:transparent;color:var(--fg);border:1px solid var(--border)}
 button.danger{background:var(--danger);color:var(--on-danger)}
@@ -29,8 +30,10 @@ ul.sessions{list-style:none;padding:0;margin:0}ul.sessions li{display:flex;justi
 ul.sessions form button{margin:0}.inline{display:inline}
 .qr{background:#fff;padding:.5rem;border-radius:6px;width:14rem;max-width:100%}.qr svg{display:block;width:100%;height:auto}
 code.key{font-size:1.05rem;letter-spacing:.05em;word-spacing:.3em;overflow-wrap:anywhere}
-ol.codes{columns:2;font-family:ui-monospace,monospace;padding-left:1.6rem}
+ol.codes{columns:2;column-gap:3rem;font-family:ui-monospace,monospace;padding-left:2.2rem}ol.codes li{white-space:nowrap}
+@media (max-width:28rem){ol.codes{columns:1}}
 details{margin-top:1rem}summary{cursor:pointer;color:var(--link)}
 .row{display:flex;gap:.6rem;flex-wrap:wrap;align-items:center}
+header form button{margin-top:0}
 `;
 }

@@ -33,7 +33,8 @@ export function clearRefreshCookie(c: Context<AppEnv>) {
  * The refresh token from the JSON body, else from the cookie. A cookie travels with any request
  * the browser makes, so relying on it requires proof the request comes from our own pages:
  * JSON (which a cross-site form cannot send without a preflight), not `Sec-Fetch-Site:
- * cross-site`, and an Origin on the allowlist (THREATS E5; a missing Origin is refused too).
+ * cross-site`, and an Origin on the allowlist or the worker's own (THREATS E5; a missing Origin
+ * is refused too).
  */
 export function refreshTokenFrom(
   c: Context<AppEnv>,
@@ -49,7 +50,10 @@ export function refreshTokenFrom(
     !jsonRequest ||
     c.req.header('Sec-Fetch-Site') === 'cross-site' ||
     !origin ||
-    !c.var.config.ALLOWED_ORIGINS.includes(origin)
+    !(
+      origin === new URL(c.var.config.ISSUER).origin ||
+      c.var.config.ALLOWED_ORIGINS.includes(origin)
+    )
   ) {
     throw new ApiError(
       'csrf_rejected',

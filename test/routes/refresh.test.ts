@@ -226,6 +226,16 @@ describe('the refresh cookie', () => {
     expect(cookieOf(res)).toContain(`__Host-refresh_token=${next.refresh_token};`);
   });
 
+  it('alone is enough from the worker’s own origin too (a page it serves)', async () => {
+    const { tokens } = await signedIn();
+    const own = new URL(env.ISSUER).origin;
+    const res = await call(
+      '/auth/refresh',
+      cookieRequest(tokens.refresh_token, { Origin: own, 'Sec-Fetch-Site': 'same-origin' }),
+    );
+    await rotated(res);
+  });
+
   it.each([
     ['a foreign Origin', { Origin: 'https://evil.example' }],
     ['a sibling subdomain', { Origin: 'https://evil.app.example.com' }],
