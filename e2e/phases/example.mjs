@@ -2,16 +2,25 @@
 // verifying the running auth worker's tokens through @edge-auth/verify: keys found by discovery,
 // the JWKS cached for its Cache-Control lifetime, refetched once for an unknown kid.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateSigningKey } from '../../scripts/lib/keys.mjs';
-import { check, sleep } from '../lib/harness.mjs';
+import { quickStarts } from '../../scripts/lib/readme-blocks.mjs';
+import { check, root, sleep } from '../lib/harness.mjs';
 import { claimsLike, client, expectStatus, jwt, sign, tamper } from '../lib/http.mjs';
 import { login, verifiedUser } from '../lib/flows.mjs';
 import { discoveryFetches, jwksFetches, startExampleWorker } from '../lib/worker.mjs';
 
 export const COOLDOWN_SECONDS = 3;
+const WORKER = 'examples/downstream-worker/src/index.ts';
 
 export async function example(ctx) {
   const { worker, signingKey, audience, appUrl } = ctx;
+  await check(`the README's Hono API quick start is ${WORKER}, the Worker this phase runs`, () => {
+    const block = quickStarts(join(root, 'README.md'))[WORKER];
+    assert.equal(block, readFileSync(join(root, WORKER), 'utf8'));
+  });
+
   const { email, user } = await verifiedUser(worker.url, 'example', appUrl);
   const fresh = (await login(worker.url, email)).access_token;
   const now = Math.floor(Date.now() / 1000);
