@@ -1,5 +1,6 @@
 // @edge-auth/client: sign-in, sessions and authenticated fetch against the edge auth worker.
 import { AuthError, errorFrom, isProblem, networkError } from './errors.js';
+import { caller, refusesToken, type Send } from './http.js';
 import { tabs, type Message, type Shared } from './tabs.js';
 import type { AuthClient, AuthClientOptions, AuthEvent, SignInResult, User } from './types.js';
 
@@ -11,9 +12,11 @@ const MARGIN_MS = 30_000;
 // A refresh that got no answer is sent again once: if the worker did rotate, the same token
 // within its grace window (10 s) gets the same successor back.
 const RETRY_MS = 1_000;
-const TIMEOUT_MS = 10_000;
 // After waiting for another tab's lock: how long its result may take to arrive here.
 const RESULT_MS = 1_000;
+// A new page asks the open tabs for their access token, and waits this long before it tries
+// the cookie instead (a refresh that another tab has just made needless).
+const ASK_MS = 150;
 
 type Tokens = {
   access_token: string;
@@ -28,7 +31,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const base = options.baseUrl ?? '';
   const cookie =
     (options.mode ?? (typeof document === 'undefined' ? 'memory' : 'cookie')) === 'cookie';
-  const send = options.fetch ?? ((input, init) => fetch(input, init));
+  const send: Send = options.fetch ?? ((input, init) => fetch(input, init));
+  const call = caller(base, cookie, send);
   const listeners = new Set<(event: AuthEvent) => void>();
   const ended = new Set<string>();
   let session: Session | null = null;
@@ -39,6 +43,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   let generation = 0;
 
   const tab = cookie ? tabs(`edge-auth:${base || globalThis.location?.origin}`, receive) : null;
+  const askedAt = Date.now();
 
   function emit(event: AuthEvent) {
     for (const listener of listeners) {
@@ -99,27 +104,6 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     }
   }
 
-  async function call<T>(path: string, body?: object, bearer?: string): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (body) headers['Content-Type'] = 'application/json';
-    if (bearer) headers.Authorization = `Bearer ${bearer}`;
-    let res: Response;
-    try {
-      res = await send(base + path, {
-        method: 'POST',
-        headers,
-        body: body && JSON.stringify(body),
-        // Cookie mode: the worker may be another origin of the same site.
-        credentials: cookie ? 'include' : 'omit',
-        signal: AbortSignal.timeout?.(TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw networkError(error);
-    }
-    if (!res.ok) throw await errorFrom(res);
-    return res.status === 204 ? (null as T) : res.json();
-  }
-
   async function rotate(): Promise<string | null> {
     const token = session?.refreshToken;
     if (!cookie && !token) return null;
@@ -155,8 +139,9 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   function refresh(stale: string | null): Promise<string | null> {
     const attempt = async (waited: boolean) => {
       const settled = () => (usable(stale) ? session!.token : known && !session ? null : undefined);
-      if (waited && settled() === undefined) {
-        await tab?.next(RESULT_MS, (m) => m.t === 'token' || m.t === 'out' || m.t === 'fail');
+      if (tab && settled() === undefined) {
+        if (waited) await tab.next(RESULT_MS, (m) => ['token', 'out', 'fail'].includes(m.t));
+        else if (!known) await tab.next(askedAt + ASK_MS - Date.now(), (m) => m.t === 'token');
       }
       const outcome = settled();
       return outcome === undefined ? rotate() : outcome;
@@ -169,19 +154,6 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     if (!forceRefresh && usable()) return session!.token;
     if (!forceRefresh && known && !session) return null;
     return refresh(forceRefresh ? (session?.token ?? null) : null);
-  }
-
-  /** Bearer routes answer 401 only for a token they do not accept (API.md). */
-  async function refusesToken(res: Response) {
-    const code = isProblem(res)
-      ? (
-          await res
-            .clone()
-            .json()
-            .catch(() => null)
-        )?.code
-      : undefined;
-    return code === undefined || code === 'unauthorized' || code === 'invalid_token';
   }
 
   async function authFetch(input: RequestInfo | URL, init?: RequestInit) {

@@ -9,6 +9,8 @@ describe('@edge-auth/client as a package', () => {
       'README.md',
       'dist/errors.d.ts',
       'dist/errors.js',
+      'dist/http.d.ts',
+      'dist/http.js',
       'dist/index.d.ts',
       'dist/index.js',
       'dist/tabs.d.ts',

@@ -74,7 +74,6 @@ describe('events across tabs', () => {
   it('a tab opened later takes the token of an open tab instead of refreshing', async () => {
     const { worker, tabs, open } = await threeTabs();
     const late = open();
-    await settle();
     expect(await late.client.getAccessToken()).toBe(await tabs[0].client.getAccessToken());
     expect(worker.stats.refreshes).toBe(0);
   });
