@@ -12,7 +12,8 @@ const MARGIN_MS = 30_000;
 // A refresh that got no answer is sent again once: if the worker did rotate, the same token
 // within its grace window (10 s) gets the same successor back.
 const RETRY_MS = 1_000;
-// After waiting for another tab's lock: how long its result may take to arrive here.
+// After waiting for another tab's lock: how long its result (a token, or word that it is done)
+// may take to arrive here.
 const RESULT_MS = 1_000;
 // A new page asks the open tabs for their access token, and waits this long before it tries
 // the cookie instead (a refresh that another tab has just made needless).
@@ -39,7 +40,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   // Cookie mode starts not knowing: the HttpOnly cookie may hold a session this page cannot see.
   let known = !cookie;
   let inflight: Promise<string | null> | null = null;
-  // Bumped by every sign-in and sign-out: a refresh begun before must not overwrite its outcome.
+  // Bumped by every sign-in and end of a session: a refresh begun before must not undo it.
   let generation = 0;
 
   const tab = cookie ? tabs(`edge-auth:${base || globalThis.location?.origin}`, receive) : null;
@@ -98,6 +99,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     const had = session;
     session = null;
     known = true;
+    generation++;
     if (had) {
       ended.add(had.sessionId);
       emit({ type: 'signed_out', error, fromOtherTab });
@@ -140,7 +142,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     const attempt = async (waited: boolean) => {
       const settled = () => (usable(stale) ? session!.token : known && !session ? null : undefined);
       if (tab && settled() === undefined) {
-        if (waited) await tab.next(RESULT_MS, (m) => ['token', 'out', 'fail'].includes(m.t));
+        if (waited) await tab.next(RESULT_MS, (m) => m.t === 'token' || m.t === 'free');
         else if (!known) await tab.next(askedAt + ASK_MS - Date.now(), (m) => m.t === 'token');
       }
       const outcome = settled();
@@ -184,7 +186,6 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   }
 
   function signedOut() {
-    generation++;
     tab?.post({ t: 'out', sid: null, e: null });
     end(null);
   }

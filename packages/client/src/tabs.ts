@@ -16,7 +16,7 @@ export type Message =
   | { t: 'claim'; c: Claim }
   /** The answer to the claim `c`: someone else holds the lock or claimed it first. */
   | { t: 'busy'; c: Claim }
-  /** The holder is done (after its `token`, `out` or `fail`, if any). */
+  /** The holder of the lock is done (after its `token`, `out` or `fail`, if any). */
   | { t: 'free' };
 
 export type Tabs = ReturnType<typeof tabs>;
@@ -65,12 +65,21 @@ export function tabs(name: string, receive: (message: Message) => void) {
    * CLAIM_MS, two tabs refresh one after the other and the worker's grace window answers both).
    */
   async function exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
+    const run = async (waited: boolean) => {
+      holding = true;
+      try {
+        return await fn(waited);
+      } finally {
+        holding = false;
+        post({ t: 'free' });
+      }
+    };
     const locks = globalThis.navigator?.locks;
     if (locks) {
       const now = await locks.request(name, { ifAvailable: true }, async (lock) =>
-        lock ? { value: await fn(false) } : null,
+        lock ? { value: await run(false) } : null,
       );
-      return now ? now.value : locks.request(name, () => fn(true));
+      return now ? now.value : locks.request(name, () => run(true));
     }
     if (!channel) return fn(false);
     for (;;) {
@@ -82,15 +91,8 @@ export function tabs(name: string, receive: (message: Message) => void) {
         (m) => (m.t === 'busy' && m.c[1] === id) || (m.t === 'claim' && before(m.c, mine)),
       );
       claim = null;
-      if (!lost) {
-        holding = true;
-        try {
-          return await fn(false);
-        } finally {
-          holding = false;
-          post({ t: 'free' });
-        }
-      }
+      // The loser has waited for the holder's result: the holder's messages came before `free`.
+      if (!lost) return run(false);
       await next(HOLDER_MS, (m) => m.t === 'free');
     }
   }

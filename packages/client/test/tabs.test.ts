@@ -87,6 +87,18 @@ describe('events across tabs', () => {
     expect(worker.stats).toMatchObject({ refreshes: 1, reused: 0 });
   });
 
+  it('pages opened at once while signed out: each tries the cookie, none waits long', async () => {
+    const { worker, open } = await browser('cookie');
+    const pages = [open(), open(), open()];
+    const started = performance.now();
+    const tokens = await Promise.all(pages.map(({ client }) => client.getAccessToken()));
+    expect(tokens).toEqual([null, null, null]);
+    // Each waited for the one before it to finish, not for RESULT_MS (1 s).
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(worker.stats.refreshes).toBe(3);
+    expect(pages.flatMap(({ events }) => events)).toEqual([]);
+  });
+
   it('a sign-out in one tab signs the others out', async () => {
     const { worker, tabs } = await threeTabs();
     await tabs[1].client.signOut();
@@ -98,6 +110,27 @@ describe('events across tabs', () => {
     expect(tabs[1].events.at(-1)).toMatchObject({ type: 'signed_out', fromOtherTab: false });
     expect(worker.jar.refresh).toBeUndefined();
     expect(worker.stats.refreshes).toBe(0);
+  });
+
+  it('a refresh answered after another tab signed out does not sign this tab back in', async () => {
+    const { worker, open } = await browser('cookie');
+    // The answer to this tab's refresh arrives 100 ms late.
+    const slow = open((fetch) => async (input, init) => {
+      const res = await fetch(input, init);
+      if (new Request(input, init).url.endsWith('/auth/refresh')) await settle(100);
+      return res;
+    });
+    const other = open();
+    await other.client.signIn({ email: EMAIL, password: PASSWORD });
+    await settle();
+    advance(880);
+    const refreshing = slow.client.getAccessToken();
+    await settle(30);
+    await other.client.signOut();
+    expect(await refreshing).toBeNull();
+    expect(await slow.client.getAccessToken()).toBeNull();
+    expect(slow.events.map((e) => e.type)).toEqual(['signed_in', 'signed_out']);
+    expect(worker.stats.rotations).toBe(1);
   });
 
   it('a session the worker ended during a refresh ends in every tab', async () => {
