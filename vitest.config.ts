@@ -68,6 +68,17 @@ const node = defineProject({
   },
 });
 
+// packages/client and packages/verify: their own unit tests, in Node.
+const packages = defineProject({
+  test: {
+    name: 'packages',
+    include: ['packages/*/test/**/*.test.ts'],
+    environment: 'node',
+    // `npm pack --dry-run` builds the package first (prepack): a few seconds of tsc.
+    testTimeout: 60_000,
+  },
+});
+
 // `npm test` prints what helps find a failure; a failure's diff must be on the first screen.
 // Expected output is dropped: workerd's warnings about the non-ASCII header values the
 // hostile-input tests send on purpose, and its notice when a test's socket closes (both written
@@ -89,7 +100,7 @@ if (!process.env.VERBOSE_TESTS) {
 
 export default defineConfig({
   test: {
-    projects: [workers, node],
+    projects: [workers, node, packages],
     // The worker's own JSON log lines (the access log, expected warnings of the tests that
     // provoke them): tests that care about a line spy on console. VERBOSE_TESTS=1 shows them.
     onConsoleLog: (log) =>

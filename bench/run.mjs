@@ -10,7 +10,8 @@
 // What it runs, in order (all state under a fresh /tmp directory, removed at the end), each
 // wrangler command in a snapshot of the tree copied there (the tree may be edited while the
 // benchmark runs):
-//   1. wrangler deploy --dry-run --env production --outdir <tmp>/bundle
+//   1. wrangler deploy --dry-run --env production --outdir <tmp>/bundle; packages/client bundled
+//      and minified with esbuild (its size budget)
 //   2. wrangler check startup --outfile <tmp>/startup-N.cpuprofile, 3 times
 //   3. wrangler d1 migrations apply DB --local --persist-to <tmp>/state
 //   4. three workers on free ports, each built with `wrangler deploy --dry-run --outdir` and served
@@ -28,6 +29,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleSize } from './lib/bundle-size.mjs';
+import { clientSize } from './lib/client-size.mjs';
 import { log } from './lib/log.mjs';
 import { measure } from './lib/measure.mjs';
 import {
@@ -57,6 +59,8 @@ async function main() {
 
   log('bundle: wrangler deploy --dry-run --env production --outdir');
   const bundle = bundleSize();
+  log('client: packages/client bundled and minified with esbuild');
+  const client = await clientSize();
   log('startup: wrangler check startup (3 runs)');
   const startup = startupTime();
 
@@ -116,9 +120,10 @@ async function main() {
     loginParts: loginParts(rows, limits),
     refreshChains,
     bundle,
+    client,
     startup,
     readyMs,
-    targets: targets(rows, refreshChains, bundle, limits),
+    targets: targets(rows, refreshChains, bundle, client, limits),
   };
   process.stdout.write(reportText(run));
   writeResults(run, (performance.now() - wallStarted) / 1000);

@@ -26,6 +26,8 @@ import { servePage } from './lib/page-server.mjs';
 import { startAuthWorker } from './lib/worker.mjs';
 import { breached } from './phases/breached.mjs';
 import { browser } from './phases/browser.mjs';
+import { clientNode } from './phases/client-node.mjs';
+import { clientTabs } from './phases/client.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
 import { journey } from './phases/journey.mjs';
@@ -42,9 +44,12 @@ const PHASES = [
   'browser',
   'example',
   'vite-app',
+  'client',
+  'client-node',
   'real-clients',
   'pages',
   'rotation',
+  'breached',
   'example-types',
 ];
 const only = process.argv.slice(2);
@@ -91,14 +96,16 @@ try {
         () => ctx.otherPage.close(),
       );
       ctx.appOrigin = ctx.appPage.origin;
-      // The Vite example's dev server (phase vite-app), on localhost like Vite's default.
+      // The Vite example's dev server (phase vite-app), on localhost like Vite's default, and a
+      // second one for the client's tabs (phase client).
       ctx.viteOrigin = `http://localhost:${await freePort()}`;
+      ctx.clientOrigin = `http://localhost:${await freePort()}`;
       ctx.authVars = {
         ENVIRONMENT: 'development',
         MAIL_TRANSPORT: 'dev-mailbox',
         AUDIENCE,
         APP_URL,
-        ALLOWED_ORIGINS: `${ctx.appPage.origin},${ctx.viteOrigin}`,
+        ALLOWED_ORIGINS: `${ctx.appPage.origin},${ctx.viteOrigin},${ctx.clientOrigin}`,
         LOG_LEVEL: 'info',
         // Every request comes from 127.0.0.1: budgets large enough for the suite.
         RATE_LIMIT_REGISTER: '1000/3600',
@@ -197,6 +204,18 @@ try {
     if (wanted('vite-app')) {
       await phase('Vite example app: dev-server proxy, Chromium, first-party cookie', 90_000, () =>
         viteApp(ctx),
+      );
+    }
+    if (wanted('client')) {
+      await phase(
+        '@edge-auth/client: three Chromium tabs of the Vite example, near expiry',
+        180_000,
+        () => clientTabs(ctx),
+      );
+    }
+    if (wanted('client-node')) {
+      await phase('@edge-auth/client in memory mode from a Node script', 120_000, () =>
+        clientNode(ctx),
       );
     }
     if (wanted('real-clients')) {

@@ -27,7 +27,8 @@ const runtime = () =>
 
 /** The report on stdout; `r` holds every figure of the run (see `writeResults`). */
 export function reportText(r) {
-  const { rows, limits, diagnostics, loginParts, refreshChains: chains, bundle, startup } = r;
+  const { rows, limits, diagnostics, loginParts, refreshChains: chains } = r;
+  const { bundle, client, startup } = r;
   const { login1, login8, signInPage1, signInPost1 } = rows;
   const envStable = diagnostics.envObjectStableAcrossRequests;
   return [
@@ -47,6 +48,8 @@ export function reportText(r) {
       ` of one isolate's PBKDF2 capacity (req/s x hash time)`,
     `bundle (wrangler deploy --dry-run --env production): ${bundle.rawKiB.toFixed(1)} KiB raw,` +
       ` ${bundle.gzipKiB.toFixed(1)} KiB gzip`,
+    `@edge-auth/client (esbuild --bundle --minify, ESM): ${client.rawKiB.toFixed(2)} KiB raw,` +
+      ` ${client.gzipKiB.toFixed(2)} KiB gzip`,
     `startup (wrangler check startup, median of ${startup.runs}): ${startup.cpuMs.toFixed(0)} ms CPU` +
       ` in a ${startup.profileSpanMs.toFixed(0)} ms profile; the worker served its first request` +
       ` ${(r.readyMs / 1000).toFixed(1)} s after spawn`,
@@ -100,6 +103,7 @@ export function writeResults(r, wallSeconds) {
     refreshChains: r.refreshChains,
     devRestartHits: devRestarts.hits,
     bundle: r.bundle,
+    client: r.client,
     startup: { ...r.startup, firstResponseAfterSpawnMs: r.readyMs },
     targets: r.targets,
     wallSeconds,

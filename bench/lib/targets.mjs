@@ -1,7 +1,7 @@
 import { CHAINS } from './settings.mjs';
 
 /** The targets (bench/README.md, "Results"), each judged on ratios within this run. */
-export function targets(rows, chainReport, bundle, limits) {
+export function targets(rows, chainReport, bundle, client, limits) {
   return [
     {
       target: '/users/me >= 0.8x /health/ready throughput',
@@ -29,6 +29,11 @@ export function targets(rows, chainReport, bundle, limits) {
       target: 'bundle <= 150 KiB gzip',
       measured: `${bundle.gzipKiB.toFixed(1)} KiB`,
       met: bundle.gzipKiB <= 150,
+    },
+    {
+      target: '@edge-auth/client <= 5 KiB gzip (minified ESM)',
+      measured: `${client.gzipKiB.toFixed(2)} KiB`,
+      met: client.gzipKiB <= 5,
     },
   ];
 }

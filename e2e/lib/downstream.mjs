@@ -3,7 +3,7 @@
 // discover the JWKS through the worker's /.well-known/openid-configuration, exactly as a third
 // party would.
 import { join } from 'node:path';
-import { root, runProcess } from './harness.mjs';
+import { freePort, root, runProcess, startProcess, waitFor } from './harness.mjs';
 import { findPython } from './python.mjs';
 
 const verifiers = join(root, 'e2e/verifiers');
@@ -68,4 +68,25 @@ export function expectVerdicts(outcome, expected) {
     }
   }
   if (problems.length) throw new Error(problems.join('\n'));
+}
+
+/**
+ * e2e/verifiers/edge-auth-node.mjs, a Node API verifying with @edge-auth/verify, on a free port
+ * of 127.0.0.1. Resolves { url, stop } once it answers.
+ */
+export async function startNodeVerifier({ name, issuer, audience, cooldownSeconds }) {
+  const port = await freePort();
+  const script = join(verifiers, 'edge-auth-node.mjs');
+  const proc = startProcess(name, process.execPath, [
+    script,
+    String(port),
+    issuer,
+    audience,
+    String(cooldownSeconds),
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${name} at ${url}`, async () => (await fetch(url)).status === 401, {
+    timeoutMs: 15_000,
+  });
+  return { url, stop: () => proc.stop() };
 }

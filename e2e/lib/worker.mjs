@@ -121,7 +121,15 @@ export function tail(text, lines) {
  * (`[wrangler:info] GET /.well-known/jwks.json 200 OK`). The log trails the responses by a few
  * milliseconds, so it waits a moment first.
  */
-export async function jwksFetches(worker, settleMs = 400) {
+export const jwksFetches = (worker, settleMs) =>
+  requestsSeen(worker, /GET \/\.well-known\/jwks\.json /g, settleMs);
+
+/** Requests for the discovery document, counted the same way. */
+export const discoveryFetches = (worker, settleMs) =>
+  requestsSeen(worker, /GET \/\.well-known\/openid-configuration /g, settleMs);
+
+/** Requests matching `pattern` (global) in wrangler's request log so far. */
+export async function requestsSeen(worker, pattern, settleMs = 400) {
   await new Promise((r) => setTimeout(r, settleMs));
-  return worker.output().match(/GET \/\.well-known\/jwks\.json /g)?.length ?? 0;
+  return worker.output().match(pattern)?.length ?? 0;
 }

@@ -1,16 +1,26 @@
 // The downstream example (examples/downstream-worker) as a second Worker under `wrangler dev`,
-// verifying the running auth worker's tokens with its cached remote JWKS.
+// verifying the running auth worker's tokens through @edge-auth/verify: keys found by discovery,
+// the JWKS cached for its Cache-Control lifetime, refetched once for an unknown kid.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateSigningKey } from '../../scripts/lib/keys.mjs';
-import { check, sleep } from '../lib/harness.mjs';
-import { claimsLike, client, expectStatus, sign, tamper } from '../lib/http.mjs';
+import { quickStarts } from '../../scripts/lib/readme-blocks.mjs';
+import { check, root, sleep } from '../lib/harness.mjs';
+import { claimsLike, client, expectStatus, jwt, sign, tamper } from '../lib/http.mjs';
 import { login, verifiedUser } from '../lib/flows.mjs';
-import { jwksFetches, startExampleWorker } from '../lib/worker.mjs';
+import { discoveryFetches, jwksFetches, startExampleWorker } from '../lib/worker.mjs';
 
 export const COOLDOWN_SECONDS = 3;
+const WORKER = 'examples/downstream-worker/src/index.ts';
 
 export async function example(ctx) {
   const { worker, signingKey, audience, appUrl } = ctx;
+  await check(`the README's Hono API quick start is ${WORKER}, the Worker this phase runs`, () => {
+    const block = quickStarts(join(root, 'README.md'))[WORKER];
+    assert.equal(block, readFileSync(join(root, WORKER), 'utf8'));
+  });
+
   const { email, user } = await verifiedUser(worker.url, 'example', appUrl);
   const fresh = (await login(worker.url, email)).access_token;
   const now = Math.floor(Date.now() / 1000);
@@ -20,7 +30,6 @@ export async function example(ctx) {
     vars: {
       AUTH_ISSUER: worker.url,
       AUTH_AUDIENCE: audience,
-      JWKS_CACHE_SECONDS: '300',
       JWKS_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
     },
   });
@@ -29,14 +38,31 @@ export async function example(ctx) {
   const me = (token) => api.get('/api/me', { bearer: token });
   let fetchedAt;
 
-  await check('accepts a fresh token: 200 with sub, role and the signing kid', async () => {
-    const before = await jwksFetches(worker);
-    const res = expectStatus(await me(fresh), 200);
-    fetchedAt = Date.now();
-    assert.equal(res.body.sub, user.id);
-    assert.equal(res.body.role, 'user');
-    assert.equal(res.body.kid, signingKey.kid);
-    assert.equal((await jwksFetches(worker)) - before, 1, 'one JWKS fetch for the first token');
+  await check(
+    'accepts a fresh token: 200 with sub and role; discovery, then one JWKS fetch',
+    async () => {
+      const before = await jwksFetches(worker);
+      const discoveredBefore = await discoveryFetches(worker);
+      const res = expectStatus(await me(fresh), 200);
+      fetchedAt = Date.now();
+      assert.equal(jwt.header(fresh).kid, signingKey.kid);
+      assert.deepEqual(res.body, {
+        sub: user.id,
+        sid: jwt.claims(fresh).sid,
+        role: 'user',
+        email_verified: true,
+      });
+      assert.equal((await jwksFetches(worker)) - before, 1, 'one JWKS fetch for the first token');
+      assert.equal((await discoveryFetches(worker)) - discoveredBefore, 1, 'one discovery request');
+    },
+  );
+
+  await check('/api/admin: 403 insufficient_scope for a user, 200 for an admin token', async () => {
+    const refused = expectStatus(await api.get('/api/admin', { bearer: fresh }), 403, 'forbidden');
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer error="insufficient_scope"');
+    const admin = await sign(signingKey, claimsLike(fresh, { role: 'admin' }));
+    const res = expectStatus(await api.get('/api/admin', { bearer: admin }), 200);
+    assert.equal(res.body.admin, user.id);
   });
 
   await check(

@@ -1,24 +1,24 @@
 // Key rotation end to end, as README "Rotating signing keys" describes it: the worker runs with
 // key A, then with [B, A] (B signs, A still published), then with [B] alone. Checked by the
-// downstream verifiers (fresh processes: they fetch the JWKS anew) and by the downstream example,
-// which keeps running across the restarts with its cached JWKS.
+// downstream verifiers (fresh processes: they fetch the JWKS anew) and by two users of
+// @edge-auth/verify that keep running across the restarts with their cached JWKS: the downstream
+// example Worker and a Node API (e2e/verifiers/edge-auth-node.mjs).
 import assert from 'node:assert/strict';
 import { generateSigningKey } from '../../scripts/lib/keys.mjs';
-import { expectVerdicts, verifyDownstream } from '../lib/downstream.mjs';
+import { expectVerdicts, startNodeVerifier, verifyDownstream } from '../lib/downstream.mjs';
 import { check, freePort, note } from '../lib/harness.mjs';
 import { client, expectStatus, jwt } from '../lib/http.mjs';
 import { login, verifiedUser } from '../lib/flows.mjs';
 import { jwksFetches, startAuthWorker, startExampleWorker } from '../lib/worker.mjs';
 
-// Long enough that the example's cache outlives every restart below, so what it does on the
-// rotation is deterministic: it serves known kids from the cache and refetches for B's kid.
-const EXAMPLE_CACHE_SECONDS = 120;
-const EXAMPLE_COOLDOWN_SECONDS = 1;
+// The JWKS's Cache-Control max-age, which both verifiers follow: it outlives every restart below,
+// so what they do on the rotation is deterministic: known kids from the cache, one refetch for B.
+const JWKS_MAX_AGE_SECONDS = 300;
+const COOLDOWN_SECONDS = 1;
 const exampleVars = (issuer, audience) => ({
   AUTH_ISSUER: issuer,
   AUTH_AUDIENCE: audience,
-  JWKS_CACHE_SECONDS: String(EXAMPLE_CACHE_SECONDS),
-  JWKS_COOLDOWN_SECONDS: String(EXAMPLE_COOLDOWN_SECONDS),
+  JWKS_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
 });
 
 export async function rotation(ctx) {
@@ -49,18 +49,29 @@ export async function rotation(ctx) {
   let tokenA;
   let tokenB;
   let example;
+  let node;
   let exampleFetchedAt;
   const exampleMe = async (token) => client(example.url).get('/api/me', { bearer: token });
+  const nodeMe = async (token) => client(node.url).get('/api/me', { bearer: token });
   const startExample = async (name) => {
     const worker = await startExampleWorker({ name, vars: exampleVars(auth.url, audience) });
     ctx.cleanups.push(() => worker.stop());
     example = worker;
   };
-  // The cache-dependent assertions hold only while the example's first fetch is fresh (always,
+  const startNode = async (name) => {
+    node = await startNodeVerifier({
+      name,
+      issuer: auth.url,
+      audience,
+      cooldownSeconds: COOLDOWN_SECONDS,
+    });
+    ctx.cleanups.push(() => node.stop());
+  };
+  // The cache-dependent assertions hold only while the verifiers' first fetch is fresh (always,
   // unless this machine needs minutes per restart).
   const exampleCacheFresh = () => {
-    const fresh = Date.now() - exampleFetchedAt < (EXAMPLE_CACHE_SECONDS - 10) * 1000;
-    if (!fresh) note('restarts took so long that the example cache expired: cache checks skipped');
+    const fresh = Date.now() - exampleFetchedAt < (JWKS_MAX_AGE_SECONDS - 10) * 1000;
+    if (!fresh) note('restarts took so long that the JWKS caches expired: cache checks skipped');
     return fresh;
   };
 
@@ -73,8 +84,10 @@ export async function rotation(ctx) {
       assert.equal(jwt.header(tokenA).kid, keyA.kid);
       expectVerdicts(await downstreamVerdicts({ tokenA }), { tokenA: true });
       await startExample('rotation-example');
+      await startNode('rotation-node');
       exampleFetchedAt = Date.now();
-      const res = expectStatus(await exampleMe(tokenA), 200);
+      expectStatus(await exampleMe(tokenA), 200);
+      const res = expectStatus(await nodeMe(tokenA), 200);
       assert.equal(res.body.kid, keyA.kid);
     },
   );
@@ -86,24 +99,30 @@ export async function rotation(ctx) {
     expectVerdicts(await downstreamVerdicts({ tokenA }), { tokenA: true });
     const before = await jwksFetches(auth);
     expectStatus(await exampleMe(tokenA), 200);
+    expectStatus(await nodeMe(tokenA), 200);
     if (exampleCacheFresh()) {
-      assert.equal((await jwksFetches(auth)) - before, 0, 'the example served A from its cache');
+      assert.equal((await jwksFetches(auth)) - before, 0, 'both served A from their caches');
     }
   });
 
   await check(
-    "new tokens carry B's kid; the example refetches once for the unknown kid",
+    "new tokens carry B's kid; the example and the Node API refetch once each for it",
     async () => {
       tokenB = await freshToken('rotation-b');
       assert.equal(jwt.header(tokenB).kid, keyB.kid);
       expectVerdicts(await downstreamVerdicts({ tokenA, tokenB }), { tokenA: true, tokenB: true });
-      const before = await jwksFetches(auth);
-      const res = expectStatus(await exampleMe(tokenB), 200);
-      assert.equal(res.body.kid, keyB.kid);
-      expectStatus(await exampleMe(tokenB), 200);
-      if (exampleCacheFresh()) {
-        assert.equal((await jwksFetches(auth)) - before, 1, 'one JWKS refetch for the new kid');
+      for (const [name, me] of [
+        ['the example', exampleMe],
+        ['the Node API', nodeMe],
+      ]) {
+        const before = await jwksFetches(auth);
+        expectStatus(await me(tokenB), 200);
+        expectStatus(await me(tokenB), 200);
+        if (exampleCacheFresh()) {
+          assert.equal((await jwksFetches(auth)) - before, 1, `${name}: one refetch for B's kid`);
+        }
       }
+      assert.equal(expectStatus(await nodeMe(tokenB), 200).body.kid, keyB.kid);
     },
   );
 
@@ -121,19 +140,28 @@ export async function rotation(ctx) {
   );
 
   await check(
-    'the example: A still passes from its cache, a fresh isolate rejects it',
+    'the example and the Node API: A still passes from their caches, fresh ones reject it',
     async () => {
       // A JWKS-caching verifier keeps a removed key until its cache expires: why the README drops
       // a key only after its last token has expired.
-      if (exampleCacheFresh()) expectStatus(await exampleMe(tokenA), 200);
+      if (exampleCacheFresh()) {
+        expectStatus(await exampleMe(tokenA), 200);
+        expectStatus(await nodeMe(tokenA), 200);
+      }
       await example.stop();
+      await node.stop();
       await startExample('rotation-example-restarted');
-      expectStatus(await exampleMe(tokenA), 401);
-      const res = expectStatus(await exampleMe(tokenB), 200);
-      assert.equal(res.body.kid, keyB.kid);
+      await startNode('rotation-node-restarted');
+      for (const me of [exampleMe, nodeMe]) {
+        const refused = expectStatus(await me(tokenA), 401, 'invalid_token');
+        assert.match(refused.headers.get('www-authenticate') ?? '', /invalid_token/);
+        expectStatus(await me(tokenB), 200);
+      }
+      assert.equal((await nodeMe(tokenA)).body.reason, 'ERR_JWKS_NO_MATCHING_KEY');
     },
   );
 
   await example.stop();
+  await node.stop();
   await auth.stop();
 }

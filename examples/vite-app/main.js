@@ -1,68 +1,36 @@
-// A web client as the contract expects one: the access token lives in memory only, the refresh
-// token only in the HttpOnly cookie the worker sets (this page never stores the `refresh_token`
-// of a response body). Every call is same-origin, so fetch sends the cookie by default.
-let accessToken = null;
+// A web app signed in through @edge-auth/client in cookie mode: the refresh token lives only in
+// the worker's HttpOnly cookie, first-party here because Vite proxies the worker's routes
+// (vite.config.js), hence `baseUrl: ''`, this page's own origin. Other modules import `auth`.
+import { createAuthClient } from '@edge-auth/client';
+
+export const auth = createAuthClient({ baseUrl: '' });
 
 const $ = (id) => document.getElementById(id);
-$('origin').textContent = location.origin;
-
-// One line per action, e.g. "refresh: 401 invalid_refresh_token"; data-seq counts them.
-function show(action, { status, data }) {
-  const line = $('status');
-  line.textContent = `${action}: ${status}${data?.code ? ` ${data.code}` : ''}`;
-  line.dataset.seq = String(Number(line.dataset.seq) + 1);
-}
-
-async function call(path, { method = 'POST', body, bearer } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  const res = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await res.json().catch(() => null);
-  return { status: res.status, data };
-}
-
-async function loadMe() {
-  const res = accessToken ? await call('/users/me', { method: 'GET', bearer: accessToken }) : null;
-  $('me').textContent = res?.status === 200 ? JSON.stringify(res.data, null, 2) : '(not signed in)';
-}
-
 const credentials = () => ({ email: $('email').value, password: $('password').value });
 
-async function signUp() {
-  show('sign up', await call('/auth/register', { body: credentials() }));
+// One line per action, "sign in: ok" or "sign in: 401 invalid_credentials"; data-seq counts them.
+async function act(name, action) {
+  const outcome = await action().then(
+    () => 'ok',
+    (error) => `${error.status} ${error.code}`,
+  );
+  $('status').textContent = `${name}: ${outcome}`;
+  $('status').dataset.seq = String(Number($('status').dataset.seq) + 1);
 }
 
-async function signIn(event) {
-  event?.preventDefault();
-  const res = await call('/auth/login', { body: credentials() });
-  // A user with TOTP on gets `mfa_required`; that second step is not part of this example.
-  accessToken = res.status === 200 ? (res.data.access_token ?? null) : null;
-  await loadMe();
-  show('sign in', res);
+async function showUser() {
+  const user = await auth.getUser().catch((error) => ({ error: error.code }));
+  $('me').textContent = user ? JSON.stringify(user, null, 2) : '(not signed in)';
 }
 
-// No refresh token in the body: the worker reads the HttpOnly cookie. It takes a cookie only
-// with a JSON request from an allowed Origin, hence the `{}`.
-async function refresh() {
-  const res = await call('/auth/refresh', { body: {} });
-  accessToken = res.status === 200 ? res.data.access_token : null;
-  await loadMe();
-  show('refresh', res);
-}
+// Sign-in, sign-out and an ended session, in this tab or in another tab of this app.
+auth.onChange(showUser);
 
-async function signOut() {
-  const res = await call('/auth/logout', { body: {}, bearer: accessToken });
-  accessToken = null;
-  await loadMe();
-  show('sign out', res);
-}
+$('sign-up').addEventListener('click', () => act('sign up', () => auth.signUp(credentials())));
+$('credentials').addEventListener('submit', (event) => {
+  event.preventDefault();
+  act('sign in', () => auth.signIn(credentials()));
+});
+$('sign-out').addEventListener('click', () => act('sign out', () => auth.signOut()));
 
-$('sign-up').addEventListener('click', signUp);
-$('credentials').addEventListener('submit', signIn);
-$('refresh').addEventListener('click', refresh);
-$('sign-out').addEventListener('click', signOut);
+showUser();

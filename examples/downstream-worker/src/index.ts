@@ -1,47 +1,34 @@
-// A minimal downstream Worker: it trusts the auth worker's access tokens and nothing else.
-//   GET /health     no auth
-//   GET /api/me     the verified claims (and the key that signed them)
+// A Hono API on Workers that trusts the auth worker's access tokens, through @edge-auth/verify.
 import { Hono } from 'hono';
-import { requireAccessToken, type AccessTokenVariables } from './verify-access-token';
+import { createVerifier, type Verifier } from '@edge-auth/verify';
+import { requireAuth, type AuthVariables } from '@edge-auth/verify/hono';
 
 type Bindings = {
-  /** The auth worker's ISSUER, e.g. https://auth.example.com */
-  AUTH_ISSUER: string;
-  /** The auth worker's AUDIENCE */
-  AUTH_AUDIENCE: string;
-  /** Optional: seconds fetched keys are reused (default 300) */
-  JWKS_CACHE_SECONDS?: string;
-  /** Optional: minimum seconds between refetches caused by an unknown kid (default 30) */
-  JWKS_COOLDOWN_SECONDS?: string;
+  AUTH_ISSUER: string; // the auth worker's ISSUER, e.g. https://auth.example.com
+  AUTH_AUDIENCE: string; // its AUDIENCE
+  JWKS_COOLDOWN_SECONDS?: string; // least time between refetches for unknown kids (30)
 };
 
-const seconds = (value: string | undefined, fallback: number) =>
-  value !== undefined && value !== '' && Number.isFinite(Number(value)) ? Number(value) : fallback;
+// One verifier per isolate (it holds the JWKS cache), made from the first request's bindings.
+let verifier: Verifier | undefined;
+const auth = (env: Bindings) =>
+  (verifier ??= createVerifier({
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    cooldownSeconds: Number(env.JWKS_COOLDOWN_SECONDS ?? 30),
+  }));
 
-const app = new Hono<{ Bindings: Bindings; Variables: AccessTokenVariables }>();
+const app = new Hono<{ Bindings: Bindings; Variables: AuthVariables }>();
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 
-app.use(
-  '/api/*',
-  requireAccessToken<{ Bindings: Bindings }>((env) => ({
-    issuer: env.AUTH_ISSUER,
-    audience: env.AUTH_AUDIENCE,
-    cacheMaxAgeSeconds: seconds(env.JWKS_CACHE_SECONDS, 300),
-    cooldownSeconds: seconds(env.JWKS_COOLDOWN_SECONDS, 30),
-  })),
-);
-
+app.use('/api/*', requireAuth(auth));
 app.get('/api/me', (c) => {
-  const { claims, header } = c.var.accessToken;
-  c.header('Cache-Control', 'no-store');
-  return c.json({
-    sub: claims.sub,
-    sid: claims.sid,
-    role: claims.role,
-    email_verified: claims.email_verified,
-    kid: header.kid,
-  });
+  const { sub, sid, role, email_verified } = c.var.auth;
+  return c.json({ sub, sid, role, email_verified });
 });
+app.get('/api/admin', requireAuth(auth, { role: 'admin' }), (c) =>
+  c.json({ admin: c.var.auth.sub }),
+);
 
 export default app;

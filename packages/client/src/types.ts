@@ -1,0 +1,61 @@
+import type { AuthError } from './errors.js';
+
+export type Mode = 'cookie' | 'memory';
+
+export interface AuthClientOptions {
+  /** The worker's origin, e.g. `https://auth.example.com`. Default `''`: this page's origin. */
+  baseUrl?: string;
+  /**
+   * `cookie` (the default where there is a `document`): the refresh token lives only in the
+   * worker's HttpOnly cookie, and the tabs of one app share it. `memory` (the default elsewhere):
+   * this object holds the refresh token and sends it in the body.
+   */
+  mode?: Mode;
+  /** Sends every request instead of the global `fetch` (instrumentation, tests). */
+  fetch?: (input: Request | string, init?: RequestInit) => Promise<Response>;
+}
+
+/** The user object of the HTTP contract. */
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  role: 'user' | 'admin';
+  email_verified: boolean;
+  mfa_enabled: boolean;
+  created_at: string;
+}
+
+/** Signed in, or the second step: `verifyMfa(mfaToken, code)` within `expiresIn` seconds. */
+export type SignInResult =
+  | { mfaRequired: false; sessionId: string }
+  | { mfaRequired: true; mfaToken: string; expiresIn: number };
+
+/** `fromOtherTab`: another tab of this app signed in, out, or failed to refresh. */
+export type AuthEvent =
+  | { type: 'signed_in'; sessionId: string; fromOtherTab: boolean }
+  /** `error` when the worker ended the session (a refused refresh), `null` for a sign-out. */
+  | { type: 'signed_out'; error: AuthError | null; fromOtherTab: boolean }
+  /** A refresh that did not get through (network, 5xx, 429): still signed in. */
+  | { type: 'refresh_failed'; error: AuthError; fromOtherTab: boolean };
+
+export interface AuthClient {
+  signUp(input: { email: string; password: string; name?: string }): Promise<User>;
+  signIn(input: { email: string; password: string }): Promise<SignInResult>;
+  verifyMfa(mfaToken: string, code: string): Promise<SignInResult>;
+  /**
+   * Any route that answers a token response or `mfa_required`, for the sign-in methods of later
+   * issues: `signInWith('/auth/passkey/verify', { response })`.
+   */
+  signInWith(path: string, body: object): Promise<SignInResult>;
+  signOut(): Promise<void>;
+  signOutEverywhere(): Promise<void>;
+  /** `null` when signed out. */
+  getUser(): Promise<User | null>;
+  /** A token good for at least 30 s more, refreshed first if needed; `null` when signed out. */
+  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string | null>;
+  /** `fetch` with the bearer; see README for the retry and the errors. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Returns the function that removes the listener. */
+  onChange(listener: (event: AuthEvent) => void): () => void;
+}

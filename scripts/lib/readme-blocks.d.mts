@@ -1,0 +1,1 @@
+export function quickStarts(path: string): Record<string, string>;
