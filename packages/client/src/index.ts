@@ -2,7 +2,14 @@
 import { AuthError, errorFrom, isProblem, networkError } from './errors.js';
 import { caller, refusesToken, type Send } from './http.js';
 import { tabs, type Message, type Shared } from './tabs.js';
-import type { AuthClient, AuthClientOptions, AuthEvent, SignInResult, User } from './types.js';
+import type {
+  AuthClient,
+  AuthClientOptions,
+  AuthEvent,
+  Identity,
+  SignInResult,
+  User,
+} from './types.js';
 
 export { AuthError, type ErrorData } from './errors.js';
 export type * from './types.js';
@@ -195,6 +202,22 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signIn: (input) => signInWith('/auth/login', input),
     verifyMfa: (mfaToken, code) => signInWith('/auth/mfa/verify', { mfa_token: mfaToken, code }),
     signInWith,
+    providerSignInUrl(provider, { returnTo } = {}) {
+      const back = returnTo ?? (typeof location === 'undefined' ? undefined : location.href);
+      const query = back ? `?return_to=${encodeURIComponent(back)}` : '';
+      return `${base}/auth/oauth/${encodeURIComponent(provider)}/start${query}`;
+    },
+    async identities() {
+      const res = await authFetch(`${base}/users/me/identities`);
+      if (!res.ok) throw await errorFrom(res);
+      return ((await res.json()) as { identities: Identity[] }).identities;
+    },
+    async unlinkIdentity(id) {
+      const res = await authFetch(`${base}/users/me/identities/${encodeURIComponent(id)}`, {
+        method: 'DELETE',
+      });
+      if (!res.ok) throw await errorFrom(res);
+    },
     async signOut() {
       const { token, refreshToken } = session ?? {};
       try {

@@ -26,6 +26,14 @@ export interface User {
   created_at: string;
 }
 
+/** An account at an identity provider, linked to the user. */
+export interface Identity {
+  id: string;
+  provider: string;
+  email: string | null;
+  created_at: string;
+}
+
 /** Signed in, or the second step: `verifyMfa(mfaToken, code)` within `expiresIn` seconds. */
 export type SignInResult =
   | { mfaRequired: false; sessionId: string }
@@ -48,6 +56,17 @@ export interface AuthClient {
    * issues: `signInWith('/auth/passkey/verify', { response })`.
    */
   signInWith(path: string, body: object): Promise<SignInResult>;
+  /**
+   * Where to send the browser to sign in with an identity provider configured at the worker
+   * (`IDENTITY_PROVIDERS`); it comes back to `returnTo` (an allowed origin) signed in, and in
+   * cookie mode this client picks the session up from the cookie. In a page:
+   * `location.assign(client.providerSignInUrl('google'))`.
+   */
+  providerSignInUrl(provider: string, options?: { returnTo?: string }): string;
+  /** The identities linked to the signed-in user. */
+  identities(): Promise<Identity[]>;
+  /** Unlinks one; `AuthError` `last_sign_in_method` (409) when it is the only way to sign in. */
+  unlinkIdentity(id: string): Promise<void>;
   signOut(): Promise<void>;
   signOutEverywhere(): Promise<void>;
   /** `null` when signed out. */

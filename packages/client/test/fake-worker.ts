@@ -161,6 +161,14 @@ export function fakeWorker({ ttl = 900, grace = 10 } = {}) {
     if (path === '/api/wrong-code') return problem(401, 'invalid_mfa_code');
     if (!auth) return problem(401, 'unauthorized');
     if (path === '/users/me') return json(200, user(auth.user));
+    if (path === '/users/me/identities') {
+      return json(200, {
+        identities: [{ id: 'id-1', provider: 'google', email: auth.user.email, created_at: '' }],
+      });
+    }
+    if (path === '/users/me/identities/id-1' && request.method === 'DELETE') {
+      return problem(409, 'last_sign_in_method');
+    }
     if (path === '/api/echo') return json(200, { body, sid: auth.sid });
     return problem(404, 'not_found');
   }

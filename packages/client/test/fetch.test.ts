@@ -92,3 +92,17 @@ describe('client.fetch', () => {
     expect(worker.stats.refreshes).toBe(0);
   });
 });
+
+describe('identity providers', () => {
+  it('builds the start URL with return_to, lists identities, and reports a refused unlink', async () => {
+    const { client } = await signedIn();
+    expect(client.providerSignInUrl('google', { returnTo: 'https://app.test/after' })).toMatch(
+      /^https:\/\/auth-\d+\.test\/auth\/oauth\/google\/start\?return_to=https%3A%2F%2Fapp\.test%2Fafter$/,
+    );
+    expect((await client.identities()).map((i) => i.provider)).toEqual(['google']);
+    await expect(client.unlinkIdentity('id-1')).rejects.toMatchObject({
+      code: 'last_sign_in_method',
+      status: 409,
+    });
+  });
+});
