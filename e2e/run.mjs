@@ -21,6 +21,7 @@ import {
   runProcess,
   summary,
 } from './lib/harness.mjs';
+import { serveGitHub } from './lib/github-server.mjs';
 import { client, expectStatus } from './lib/http.mjs';
 import { servePage } from './lib/page-server.mjs';
 import { startAuthWorker } from './lib/worker.mjs';
@@ -65,6 +66,7 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
 const AUDIENCE = 'edge-auth-e2e';
+const GITHUB_CLIENT = { clientId: 'Iv1.e2e-main', clientSecret: 'github-secret-e2e-main' };
 const APP_URL = 'http://127.0.0.1:5173';
 const ctx = { cleanups: [], audience: AUDIENCE, appUrl: APP_URL };
 
@@ -110,11 +112,27 @@ try {
       };
       ctx.signingKey = await generateSigningKey();
       ctx.signingKid = ctx.signingKey.kid;
+      // GitHub's OAuth endpoints on 127.0.0.1, so /auth/oauth/{provider}/… has a provider that
+      // needs no discovery (phase real-clients); the phase federation starts its own providers.
+      ctx.github = await serveGitHub(await freePort(), GITHUB_CLIENT);
+      ctx.cleanups.push(() => ctx.github.close());
 
       await check('npm run dev: fresh state, migrations applied, /health/ready 200', async () => {
         ctx.worker = await startAuthWorker({
           name: 'auth',
-          vars: { ...ctx.authVars, JWT_SIGNING_KEYS: JSON.stringify({ keys: [ctx.signingKey] }) },
+          vars: {
+            ...ctx.authVars,
+            JWT_SIGNING_KEYS: JSON.stringify({ keys: [ctx.signingKey] }),
+            IDENTITY_PROVIDERS: JSON.stringify([
+              {
+                id: 'github',
+                type: 'github',
+                client_id: GITHUB_CLIENT.clientId,
+                endpoints: ctx.github.endpoints,
+              },
+            ]),
+            IDENTITY_PROVIDER_SECRETS: JSON.stringify({ github: GITHUB_CLIENT.clientSecret }),
+          },
         });
         ctx.cleanups.push(() => ctx.worker.stop());
         const api = client(ctx.worker.url);
