@@ -29,6 +29,7 @@ import { breached } from './phases/breached.mjs';
 import { browser } from './phases/browser.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
+import { federation } from './phases/federation.mjs';
 import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
 import { realClients } from './phases/real-clients.mjs';
@@ -45,6 +46,7 @@ const PHASES = [
   'vite-app',
   'real-clients',
   'pages',
+  'federation',
   'rotation',
   'example-types',
 ];
@@ -228,6 +230,14 @@ try {
   if (wanted('pages')) {
     await phase('pages: every flow clicked through in Chromium, with and without JS', 180_000, () =>
       pages(ctx),
+    );
+  }
+
+  if (wanted('federation')) {
+    await phase(
+      'federation: a certified OP, GitHub and forged ID tokens, in Chromium and over HTTP',
+      150_000,
+      () => federation(ctx),
     );
   }
 
