@@ -21,6 +21,7 @@ import {
   runProcess,
   summary,
 } from './lib/harness.mjs';
+import { serveGitHub } from './lib/github-server.mjs';
 import { client, expectStatus } from './lib/http.mjs';
 import { servePage } from './lib/page-server.mjs';
 import { startAuthWorker } from './lib/worker.mjs';
@@ -30,6 +31,7 @@ import { clientNode } from './phases/client-node.mjs';
 import { clientTabs } from './phases/client.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
+import { federation } from './phases/federation.mjs';
 import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
 import { realClients } from './phases/real-clients.mjs';
@@ -48,6 +50,7 @@ const PHASES = [
   'client-node',
   'real-clients',
   'pages',
+  'federation',
   'rotation',
   'breached',
   'example-types',
@@ -70,6 +73,7 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
 const AUDIENCE = 'edge-auth-e2e';
+const GITHUB_CLIENT = { clientId: 'Iv1.e2e-main', clientSecret: 'github-secret-e2e-main' };
 const APP_URL = 'http://127.0.0.1:5173';
 const ctx = { cleanups: [], audience: AUDIENCE, appUrl: APP_URL };
 
@@ -117,11 +121,27 @@ try {
       };
       ctx.signingKey = await generateSigningKey();
       ctx.signingKid = ctx.signingKey.kid;
+      // GitHub's OAuth endpoints on 127.0.0.1, so /auth/oauth/{provider}/… has a provider that
+      // needs no discovery (phase real-clients); the phase federation starts its own providers.
+      ctx.github = await serveGitHub(await freePort(), GITHUB_CLIENT);
+      ctx.cleanups.push(() => ctx.github.close());
 
       await check('npm run dev: fresh state, migrations applied, /health/ready 200', async () => {
         ctx.worker = await startAuthWorker({
           name: 'auth',
-          vars: { ...ctx.authVars, JWT_SIGNING_KEYS: JSON.stringify({ keys: [ctx.signingKey] }) },
+          vars: {
+            ...ctx.authVars,
+            JWT_SIGNING_KEYS: JSON.stringify({ keys: [ctx.signingKey] }),
+            IDENTITY_PROVIDERS: JSON.stringify([
+              {
+                id: 'github',
+                type: 'github',
+                client_id: GITHUB_CLIENT.clientId,
+                endpoints: ctx.github.endpoints,
+              },
+            ]),
+            IDENTITY_PROVIDER_SECRETS: JSON.stringify({ github: GITHUB_CLIENT.clientSecret }),
+          },
         });
         ctx.cleanups.push(() => ctx.worker.stop());
         const api = client(ctx.worker.url);
@@ -229,6 +249,14 @@ try {
   if (wanted('pages')) {
     await phase('pages: every flow clicked through in Chromium, with and without JS', 180_000, () =>
       pages(ctx),
+    );
+  }
+
+  if (wanted('federation')) {
+    await phase(
+      'federation: a certified OP, GitHub and forged ID tokens, in Chromium and over HTTP',
+      150_000,
+      () => federation(ctx),
     );
   }
 

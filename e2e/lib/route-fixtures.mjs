@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { runProcess } from './harness.mjs';
 import { PASSWORD, expectStatus, request, uniqueEmail } from './http.mjs';
 import { mailTo, resetToken, verificationToken } from './flows.mjs';
+import { githubSignIn } from './github-server.mjs';
 import { totpCodes } from './totp.mjs';
 
 const NEW_PASSWORD = 'a different long passphrase e2e';
@@ -152,6 +153,42 @@ export const fixtures = {
     },
   },
 
+  'GET /users/me/identities': {
+    status: 200,
+    check: (res) => assert.ok(Array.isArray(res.body?.identities), res.text),
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+  },
+  'DELETE /users/me/identities/{id}': {
+    status: 204,
+    check: async (res, { call, s }) => {
+      const left = await s.get('/users/me/identities', { bearer: call.bearer });
+      assert.deepEqual(expectStatus(left, 200).body.identities, [], 'the identity is gone');
+    },
+    // A password user with a GitHub identity: unlinking is not the last way to sign in.
+    call: async (s) => {
+      const user = await s.githubLinked();
+      return { bearer: user.access_token, params: { id: user.identityId } };
+    },
+  },
+  // The main worker's provider `github` needs no discovery (e2e/lib/github-server.mjs).
+  'GET /auth/oauth/{provider}/start': {
+    status: 302,
+    check: (res, { s }) =>
+      assert.ok(res.headers.location?.startsWith(s.github.endpoints.authorization)),
+    call: async () => ({ params: { provider: 'github' } }),
+  },
+  // Well-formed, but no state this client started: back to /sign-in with the reason.
+  'GET /auth/oauth/{provider}/callback': {
+    status: 302,
+    check: (res) => assert.equal(res.headers.location, '/sign-in?error=state'),
+    call: async () => ({ params: { provider: 'github' } }),
+  },
+  'POST /auth/oauth/{provider}/callback': {
+    status: 302,
+    check: (res) => assert.equal(res.headers.location, '/sign-in?error=state'),
+    call: async () => ({ params: { provider: 'github' } }),
+  },
+
   'GET /admin/stats': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
   'GET /admin/users': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
   'GET /admin/users/{id}': {
@@ -185,10 +222,11 @@ export const fixtures = {
  * the admin is one account for the whole phase (granted once with `npm run admin:grant`
  * against the worker's state directory, as README "Administration" says).
  */
-export function fixtureKit({ base, appUrl, persistTo }) {
+export function fixtureKit({ base, appUrl, persistTo, github }) {
   let admin;
   const s = {
     appUrl,
+    github,
     get: (path, opts) => request(base, 'GET', path, opts),
     post: (path, opts) => request(base, 'POST', path, opts),
     mail: (email, subject) => mailTo(base, email, subject),
@@ -222,6 +260,22 @@ export function fixtureKit({ base, appUrl, persistTo }) {
       });
       expectStatus(res, 200);
       return { ...user, code };
+    },
+    /**
+     * A signed-in user with a confirmed address and a GitHub identity, linked automatically by
+     * a sign-in at GitHub with that address verified: { ...signedIn, identityId }.
+     */
+    async githubLinked() {
+      const user = await s.signedIn('gh');
+      const token = verificationToken(await s.mail(user.email, /confirm/i), appUrl);
+      expectStatus(await s.post('/auth/email/verify', { json: { token } }), 200);
+      const login = `gh-${user.id}`;
+      github.addUser({ login, emails: [{ email: user.email, primary: true, verified: true }] });
+      await githubSignIn(base, github, login);
+      const listed = await s.get('/users/me/identities', { bearer: user.access_token });
+      const [identity] = expectStatus(listed, 200).body.identities;
+      assert.equal(identity?.provider, 'github', listed.text);
+      return { ...user, identityId: identity.id };
     },
     /** An admin's access token. */
     admin() {

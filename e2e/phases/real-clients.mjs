@@ -57,7 +57,12 @@ export async function realClients(ctx) {
     },
   );
 
-  const kit = fixtureKit({ base: worker.url, appUrl: ctx.appUrl, persistTo: worker.persistTo });
+  const kit = fixtureKit({
+    base: worker.url,
+    appUrl: ctx.appUrl,
+    persistTo: worker.persistTo,
+    github: ctx.github,
+  });
   // admin:grant writes the worker's SQLite file from another process: done before any call is
   // in flight, or the worker's own writes meet SQLITE_BUSY (503).
   await soft('an admin, granted with npm run admin:grant --persist-to <state>', async () => {

@@ -1,11 +1,11 @@
 import { z } from '@hono/zod-openapi';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { limitBody } from '../middleware/json-body';
 import { accountAction, SectionError, type AccountView } from '../pages/account/view';
 import { parseForm } from '../pages/form';
-import { Csrf } from '../pages/layout';
+import { Csrf, renderPage } from '../pages/layout';
 import { fill, strings } from '../pages/strings';
 import { federationError } from './buttons';
 import { startUrl } from './flow';
@@ -64,6 +64,30 @@ async function Identities({ view }: { view: AccountView }) {
   );
 }
 
+/**
+ * On to the provider from a page of ours. A 303 answering the form post would be blocked: the
+ * browser holds every redirect of a form submission to the page's `form-action` (CSP Level 3),
+ * which names only us and the origins a sign-in returns to. A Refresh (or the link, where it is
+ * not followed) starts a navigation of its own.
+ */
+function continueTo(c: Context<AppEnv>, provider: string, url: string) {
+  const title = fill(strings.federation.leaving, { provider });
+  c.header('Refresh', `0; url=${url}`);
+  return renderPage(
+    c,
+    200,
+    title,
+    <section class="card">
+      <h1>{title}</h1>
+      <p>
+        <a class="button" href={url}>
+          {strings.federation.continue}
+        </a>
+      </p>
+    </section>,
+  );
+}
+
 export const identitiesSection = {
   section: {
     id: 'identities',
@@ -76,7 +100,7 @@ export const identitiesSection = {
         const { provider } = await parseForm(c, z.object({ provider: z.string().max(32) }));
         const p = providerById(c.var.config, provider);
         if (!p) throw new ApiError('not_found', 'No such identity provider.');
-        return c.redirect(await startUrl(c, p, '/account', user.id), 303);
+        return continueTo(c, p.label, await startUrl(c, p, '/account', user.id));
       }),
     )
     .post('/account/identities/unlink', limitBody, (c) =>

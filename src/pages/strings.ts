@@ -15,6 +15,7 @@ export const strings = {
     continueWith: 'Continue with {provider}',
     or: 'or',
     landing: 'Signing you in…',
+    leaving: 'Continuing to {provider}…',
     continue: 'Continue',
     errors: {
       state:
