@@ -43,6 +43,18 @@ const SWEEPS: Sweep[] = [
     params: (now) => [now],
   },
   {
+    name: 'webauthn_challenges',
+    sql: `DELETE FROM webauthn_challenges WHERE rowid IN (
+            SELECT rowid FROM webauthn_challenges WHERE expires_at <= ?1 LIMIT ${BATCH})`,
+    params: (now) => [now],
+  },
+  {
+    name: 'email_codes',
+    sql: `DELETE FROM email_codes WHERE rowid IN (
+            SELECT rowid FROM email_codes WHERE expires_at <= ?1 LIMIT ${BATCH})`,
+    params: (now) => [now],
+  },
+  {
     name: 'one_time_tokens',
     sql: `DELETE FROM one_time_tokens WHERE rowid IN (
             SELECT rowid FROM one_time_tokens WHERE expires_at <= ?1 LIMIT ${BATCH})`,

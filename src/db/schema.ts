@@ -236,3 +236,75 @@ export const oauthStates = sqliteTable(
 );
 
 export type IdentityRow = typeof identities.$inferSelect;
+
+/** A WebAuthn credential (passkey) registered by a signed-in user. */
+export const passkeys = sqliteTable(
+  'passkeys',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The credential id as the authenticator gave it, base64url. */
+    credentialId: text('credential_id').notNull(),
+    /** The COSE public key, base64url, and its algorithm (-7 ES256, -257 RS256, -8 EdDSA). */
+    publicKey: text('public_key').notNull(),
+    algorithm: integer('algorithm').notNull(),
+    /** The last signature counter seen; 0 for authenticators that do not count. */
+    signCount: integer('sign_count').notNull(),
+    backupEligible: integer('backup_eligible', { mode: 'boolean' }).notNull(),
+    backedUp: integer('backed_up', { mode: 'boolean' }).notNull(),
+    /** JSON array of the transports the browser reported, for allowCredentials hints. */
+    transports: text('transports'),
+    aaguid: text('aaguid'),
+    name: text('name').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [
+    uniqueIndex('passkeys_credential_unique').on(t.credentialId),
+    index('passkeys_user_idx').on(t.userId),
+  ],
+);
+
+/**
+ * A WebAuthn challenge, single-use, five minutes, bound to its ceremony: `register` to the
+ * signed-in user, `authenticate` to nothing (discoverable) or to the user an email names.
+ */
+export const webauthnChallenges = sqliteTable(
+  'webauthn_challenges',
+  {
+    id: text('id').primaryKey(),
+    challengeHash: text('challenge_hash').notNull(),
+    ceremony: text('ceremony', { enum: ['register', 'authenticate'] }).notNull(),
+    userId: text('user_id'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [
+    uniqueIndex('webauthn_challenges_hash_unique').on(t.challengeHash),
+    index('webauthn_challenges_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+/** A one-time sign-in code sent by mail: stored hashed, 10 minutes, 5 attempts, single use. */
+export const emailCodes = sqliteTable(
+  'email_codes',
+  {
+    id: text('id').primaryKey(),
+    /** The canonical email it was sent to (the account's address). */
+    email: text('email').notNull(),
+    codeHash: text('code_hash').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [
+    index('email_codes_email_idx').on(t.email, t.createdAt),
+    index('email_codes_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+export type PasskeyRow = typeof passkeys.$inferSelect;
