@@ -8,6 +8,7 @@ import { identities, loginFailures, users, type IdentityRow, type UserRow } from
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { canonicalEmail, emailProblem } from '../policy/email';
+import { anotherSignInMethod, lastSignInMethod } from '../accounts/sign-in-methods';
 import { userById } from '../users/users';
 
 /** Who the provider says signed in. */
@@ -163,8 +164,8 @@ export function identitiesOf(c: Context<AppEnv>, userId: string): Promise<Identi
 }
 
 /**
- * Unlinks one of the user's identities, unless it is their last way to sign in (no password and
- * no other identity): `409 last_sign_in_method`. One conditional DELETE decides, so two parallel
+ * Unlinks one of the user's identities, unless it is their last way to sign in (no password,
+ * no other identity, no passkey): `409 last_sign_in_method`. One conditional DELETE decides, so two parallel
  * unlinks of a passwordless user's two identities cannot both succeed.
  */
 export async function unlinkIdentity(c: Context<AppEnv>, userId: string, identityId: string) {
@@ -174,8 +175,7 @@ export async function unlinkIdentity(c: Context<AppEnv>, userId: string, identit
     .from(identities)
     .where(and(eq(identities.id, identityId), eq(identities.userId, userId)));
   if (!mine) throw new ApiError('not_found', 'No such identity.');
-  const another = sql`(EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND password_hash != ${NO_PASSWORD})
-    OR (SELECT COUNT(*) FROM identities WHERE user_id = ${userId} AND id != ${identityId}) >= 1)`;
+  const another = anotherSignInMethod(userId, { identityId });
   const [[removed]] = await db.batch([
     db
       .delete(identities)
@@ -190,10 +190,5 @@ export async function unlinkIdentity(c: Context<AppEnv>, userId: string, identit
       sql`changes() = 1`,
     ),
   ]);
-  if (!removed) {
-    throw new ApiError(
-      'last_sign_in_method',
-      'This is your only way to sign in: set a password or link another first.',
-    );
-  }
+  if (!removed) throw lastSignInMethod();
 }
