@@ -145,6 +145,14 @@ const schema = z
     /** Sign-in with other identity providers: src/federation/config.ts. */
     IDENTITY_PROVIDERS: identityProviders,
     IDENTITY_PROVIDER_SECRETS: identityProviderSecrets,
+    /**
+     * The WebAuthn relying party id: ISSUER's host unless set to a parent domain of it (passkeys
+     * then work on every subdomain). Browsers refuse IP addresses: passkeys need a domain name.
+     */
+    WEBAUTHN_RP_ID: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/, 'must be a lower-case domain name')
+      .optional(),
     PASSWORD_PEPPER: z.string({ error: 'is missing' }).min(32, 'must be at least 32 characters'),
   })
   .refine((c) => !(c.ENVIRONMENT === 'production' && c.COOKIE_INSECURE_DEV), {
@@ -177,6 +185,15 @@ const schema = z
       }
     }
   })
+  .refine(
+    (c) => {
+      const host = new URL(c.ISSUER).hostname;
+      return (
+        !c.WEBAUTHN_RP_ID || host === c.WEBAUTHN_RP_ID || host.endsWith(`.${c.WEBAUTHN_RP_ID}`)
+      );
+    },
+    { path: ['WEBAUTHN_RP_ID'], message: "must be ISSUER's host or a parent domain of it" },
+  )
   .refine((c) => c.MAIL_TRANSPORT !== 'resend' || (c.MAIL_API_KEY && c.MAIL_FROM), {
     path: ['MAIL_TRANSPORT'],
     message: 'resend needs MAIL_API_KEY and MAIL_FROM',

@@ -10,6 +10,7 @@ const STATUS = {
   refresh_token_missing: 401,
   refresh_token_reused: 401,
   invalid_mfa_code: 401,
+  invalid_passkey: 401,
   forbidden: 403,
   invalid_current_password: 403,
   account_disabled: 403,
@@ -46,6 +47,7 @@ export const TITLES: Record<ErrorCode, string> = {
   refresh_token_missing: 'No refresh token was sent',
   refresh_token_reused: 'The session was ended for safety',
   invalid_mfa_code: 'Wrong verification code',
+  invalid_passkey: 'This passkey could not be used',
   forbidden: 'You do not have access to this',
   invalid_current_password: 'Wrong current password',
   account_disabled: 'This account is disabled',
@@ -81,7 +83,8 @@ export class ApiError extends Error {
       headers?: Record<string, string>;
       /**
        * Only where API.md gives one code several statuses: invalid_mfa_code is 401 at sign-in,
-       * 400 when confirming enrolment, 403 as a signed-in user's proof.
+       * 400 when confirming enrolment, 403 as a signed-in user's proof; invalid_passkey is 401
+       * at sign-in, 400 when registering one.
        */
       status?: 400 | 403;
     } = {},

@@ -13,6 +13,7 @@ import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
 import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
+import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
 import { createRouter } from './router';
 import { adminRoutes } from './routes/admin';
@@ -44,6 +45,7 @@ for (const api of [
   adminRoutes,
   mfa,
   identitiesApi,
+  passkeysApi,
 ]) {
   app.route('/', api);
 }

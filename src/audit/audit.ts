@@ -31,7 +31,12 @@ export type AuditType =
   | 'mfa.removed_by_admin'
   | 'access.denied'
   | 'identity.linked'
-  | 'identity.unlinked';
+  | 'identity.unlinked'
+  | 'passkey.registered'
+  | 'passkey.used'
+  | 'passkey.renamed'
+  | 'passkey.deleted'
+  | 'passkey.refused';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;

@@ -72,4 +72,9 @@ export const templates = {
       `The password of your ${product} account was just changed and every session was signed out.`,
       'If this was not you, reset your password now and contact support.',
     ]),
+  passkeyAdded: (to: string, product: string, name: string) =>
+    message(to, `A passkey was added to your ${product} account`, [
+      `A passkey named "${name}" was just added to your ${product} account; it can now sign in without a password.`,
+      'If this was not you, sign in, delete it from your account page, and sign out everywhere.',
+    ]),
 };

@@ -1,0 +1,60 @@
+import { env } from 'cloudflare:workers';
+import { call, json, signedIn, withBearer, type Tokens } from '../helpers';
+import { Authenticator, type Algorithm, type Knobs } from './authenticator';
+
+export type CreationOptions = {
+  challenge: string;
+  user: { id: string; name: string };
+  rp: { id: string };
+};
+
+export const post = (path: string, body?: unknown, token?: string) => {
+  const init: RequestInit = body === undefined ? { method: 'POST' } : json(body);
+  return call(path, token ? withBearer(token, init) : init);
+};
+
+export async function creationOptions(token: string): Promise<CreationOptions> {
+  const res = await post('/users/me/passkeys/options', undefined, token);
+  if (res.status !== 200) throw new Error(`options: ${res.status} ${await res.text()}`);
+  return (await res.json()) as CreationOptions;
+}
+
+export async function requestOptions(email?: string) {
+  const res = await post('/auth/passkey/options', email === undefined ? undefined : { email });
+  if (res.status !== 200) throw new Error(`options: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { challenge: string; rpId: string };
+}
+
+/** A signed-in user with one passkey registered on `authenticator`. */
+export async function withPasskey(
+  algorithm: Algorithm = 'ES256',
+  authenticator = new Authenticator(env.ISSUER),
+  account?: { email: string; user: { id: string }; tokens: Tokens },
+) {
+  const who = account ?? (await signedIn());
+  const options = await creationOptions(who.tokens.access_token);
+  const { json: response } = await authenticator.create(options, {}, algorithm);
+  const res = await post('/users/me/passkeys', { response }, who.tokens.access_token);
+  if (res.status !== 201) throw new Error(`register passkey: ${res.status} ${await res.text()}`);
+  const passkey = (await res.json()) as { id: string; name: string };
+  return { ...who, authenticator, passkey };
+}
+
+/** Options, the authenticator's assertion, then /auth/passkey/verify. */
+export async function signInWith(
+  authenticator: Authenticator,
+  knobs: Knobs = {},
+  email?: string,
+  credential = authenticator.credentials[0],
+) {
+  const options = await requestOptions(email);
+  const response = await authenticator.get(options, credential, knobs);
+  return post('/auth/passkey/verify', { response });
+}
+
+export async function countRows(table: string, where: string, ...binds: unknown[]) {
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`)
+    .bind(...binds)
+    .first<{ n: number }>();
+  return row!.n;
+}
