@@ -11,6 +11,7 @@ import { PASSWORD, expectStatus, request, uniqueEmail } from './http.mjs';
 import { mailTo, resetToken, verificationToken } from './flows.mjs';
 import { githubSignIn } from './github-server.mjs';
 import { totpCodes } from './totp.mjs';
+import { Authenticator } from '../../test/passkeys/authenticator.mjs';
 
 const NEW_PASSWORD = 'a different long passphrase e2e';
 
@@ -189,6 +190,61 @@ export const fixtures = {
     call: async () => ({ params: { provider: 'github' } }),
   },
 
+  // A software authenticator (test/passkeys/authenticator.mjs) answers for 127.0.0.1: the
+  // worker's checks do not depend on the browser's refusal of IP addresses as RP ids.
+  'POST /auth/passkey/options': {
+    status: 200,
+    check: (res) => assert.match(res.body?.challenge ?? '', /^[\w-]{43}$/, res.text),
+    call: async (s, { bodiless }) => (bodiless ? {} : { json: { email: (await s.user()).email } }),
+    // Without an email: options for any discoverable passkey.
+    bodiless: { status: 200 },
+  },
+  'POST /auth/passkey/verify': {
+    status: 200,
+    check: tokens,
+    call: async (s) => {
+      const user = await s.passkeyUser();
+      const options = expectStatus(await s.post('/auth/passkey/options'), 200).body;
+      return { json: { response: await user.authenticator.get(options) } };
+    },
+  },
+  'POST /users/me/passkeys/options': {
+    status: 200,
+    check: (res) => assert.equal(res.body?.authenticatorSelection?.userVerification, 'required'),
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+  },
+  'POST /users/me/passkeys': {
+    status: 201,
+    check: (res) => assert.equal(res.body?.name, 'Laptop', res.text),
+    call: async (s) => {
+      const user = await s.signedIn('pk');
+      const options = await s.post('/users/me/passkeys/options', { bearer: user.access_token });
+      const created = await new Authenticator(s.base).create(expectStatus(options, 200).body);
+      return { bearer: user.access_token, json: { response: created.json, name: 'Laptop' } };
+    },
+  },
+  'GET /users/me/passkeys': {
+    status: 200,
+    check: (res) => assert.equal(res.body?.passkeys?.length, 1, res.text),
+    call: async (s) => ({ bearer: (await s.passkeyUser()).access_token }),
+  },
+  'PATCH /users/me/passkeys/{id}': {
+    status: 200,
+    check: (res) => assert.equal(res.body?.name, 'Phone', res.text),
+    call: async (s) => {
+      const user = await s.passkeyUser();
+      return { bearer: user.access_token, params: { id: user.passkeyId }, json: { name: 'Phone' } };
+    },
+  },
+  // A password user: the passkey is not the last way to sign in.
+  'DELETE /users/me/passkeys/{id}': {
+    status: 204,
+    call: async (s) => {
+      const user = await s.passkeyUser();
+      return { bearer: user.access_token, params: { id: user.passkeyId } };
+    },
+  },
+
   'GET /admin/stats': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
   'GET /admin/users': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
   'GET /admin/users/{id}': {
@@ -276,6 +332,19 @@ export function fixtureKit({ base, appUrl, persistTo, github }) {
       const [identity] = expectStatus(listed, 200).body.identities;
       assert.equal(identity?.provider, 'github', listed.text);
       return { ...user, identityId: identity.id };
+    },
+    base,
+    /** A signed-in user with a passkey on a software authenticator: { ...signedIn, passkeyId }. */
+    async passkeyUser() {
+      const user = await s.signedIn('pk');
+      const authenticator = new Authenticator(base);
+      const options = await s.post('/users/me/passkeys/options', { bearer: user.access_token });
+      const created = await authenticator.create(expectStatus(options, 200).body);
+      const res = await s.post('/users/me/passkeys', {
+        bearer: user.access_token,
+        json: { response: created.json },
+      });
+      return { ...user, authenticator, passkeyId: expectStatus(res, 201).body.id };
     },
     /** An admin's access token. */
     admin() {

@@ -66,7 +66,14 @@ async function callback(c: Context<AppEnv>, params: URLSearchParams) {
       const challenge = await createChallenge(db, user.id, now);
       await db.batch([challenge.statement]);
       const token = await formToken(c);
-      const form = <CodeForm token={token} mfaToken={challenge.token} returnTo={flow.returnTo} />;
+      const form = (
+        <CodeForm
+          config={c.var.config}
+          token={token}
+          mfaToken={challenge.token}
+          returnTo={flow.returnTo}
+        />
+      );
       return renderPage(c, 200, strings.code.title, form);
     }
     const session = await openSession(db, c.var.config, user.id, clientMeta(c), now);

@@ -4,14 +4,15 @@ import { fill, strings } from './strings';
 // The form fields every page uses, each with its label and the attributes password managers
 // and phones rely on (autocomplete, inputmode), so no page gets one of them wrong.
 
-export const EmailField = (props: { label: string; value?: string }) => (
+/** `webauthn`: the browser also offers passkeys in this field's autofill (conditional UI). */
+export const EmailField = (props: { label: string; value?: string; webauthn?: boolean }) => (
   <>
     <label for="email">{props.label}</label>
     <input
       id="email"
       name="email"
       type="email"
-      autocomplete="username"
+      autocomplete={props.webauthn ? 'username webauthn' : 'username'}
       required
       value={props.value ?? ''}
     />

@@ -42,6 +42,8 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
       const message = errors.map((f) => `${label(f.path)}: ${f.message}.`).join(' ');
       return { status: 422, message };
     }
+    case 'csrf_rejected':
+      return { status: 403, message: e.csrf };
     case 'account_locked':
       return { status: 423, message: fill(e.account_locked, { minutes }) };
     case 'rate_limited':
@@ -51,6 +53,8 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
     case 'account_disabled':
     case 'email_not_verified':
     case 'invalid_mfa_code':
+    case 'invalid_passkey':
+    case 'unauthorized':
     case 'mfa_already_enabled':
     case 'last_sign_in_method':
     case 'not_found':

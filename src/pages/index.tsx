@@ -3,6 +3,7 @@ import type { AppEnv } from '../env';
 import { limitBody } from '../middleware/json-body';
 import { clearRefreshCookie } from '../sessions/cookie';
 import { signOut } from '../sessions/sign-out';
+import { passkeySignIn } from '../passkeys/pages';
 import { account } from './account';
 import { serveScript, serveStylesheet } from './assets';
 import { formToken, isOwnForm } from './csrf';
@@ -24,6 +25,7 @@ export const pages = new Hono<AppEnv>()
   .get('/pages.css', serveStylesheet)
   .get('/pages.js', serveScript)
   .route('/', signIn)
+  .route('/', passkeySignIn)
   .route('/', signUp)
   .route('/', verifyEmail)
   .route('/', resetPasswordPage)

@@ -16,6 +16,8 @@ function contentSecurityPolicy(c: Context<AppEnv>): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
+    // The passkey ceremonies fetch their options from our own page routes.
+    "connect-src 'self'",
     `img-src ${images.join(' ')}`,
     `form-action 'self' ${returnOrigins(c.var.config).join(' ')}`.trim(),
     "frame-ancestors 'none'",

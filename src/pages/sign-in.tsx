@@ -6,6 +6,8 @@ import { database } from '../db/client';
 import type { Config } from '../config';
 import type { AppEnv } from '../env';
 import { federationError, ProviderButtons } from '../federation/buttons';
+import { PasskeySignIn } from '../passkeys/pages';
+import { passkeysUsable } from '../passkeys/ceremonies';
 import { verifyChallenge } from '../mfa/challenge';
 import { limitBody } from '../middleware/json-body';
 import { rateLimit } from '../middleware/rate-limit';
@@ -48,10 +50,11 @@ function SignInForm(props: {
       <form method="post" action="/sign-in">
         <Csrf token={props.token} />
         <input type="hidden" name="return_to" value={props.returnTo} />
-        <EmailField label={t.email} value={props.email} />
+        <EmailField label={t.email} value={props.email} webauthn={passkeysUsable(props.config)} />
         <CurrentPassword id="password" name="password" label={t.password} />
         <button type="submit">{t.submit}</button>
       </form>
+      <PasskeySignIn config={props.config} token={props.token} returnTo={props.returnTo} autofill />
       <ProviderButtons config={props.config} returnTo={props.returnTo} />
       <p class="muted">
         <a href="/reset-password">{t.forgot}</a>
@@ -64,6 +67,8 @@ function SignInForm(props: {
 }
 
 export function CodeForm(props: {
+  /** Offers a passkey as the second step too, where passkeys are usable. */
+  config?: Config;
   token: string;
   mfaToken: string;
   returnTo: string;
@@ -105,6 +110,9 @@ export function CodeForm(props: {
           </button>
         </form>
       </details>
+      {props.config ? (
+        <PasskeySignIn config={props.config} token={props.token} returnTo={props.returnTo} />
+      ) : null}
       <p class="muted">
         <a href="/sign-in">{c.restart}</a>
       </p>
@@ -155,7 +163,12 @@ export const signIn = new Hono<AppEnv>()
           c,
           200,
           strings.code.title,
-          <CodeForm token={await formToken(c)} mfaToken={result.mfaToken} returnTo={to} />,
+          <CodeForm
+            config={c.var.config}
+            token={await formToken(c)}
+            mfaToken={result.mfaToken}
+            returnTo={to}
+          />,
         );
       }
       await result.persisting;
@@ -175,7 +188,13 @@ export const signIn = new Hono<AppEnv>()
         c,
         status,
         strings.code.title,
-        <CodeForm token={await formToken(c)} mfaToken={mfaToken} returnTo={to} error={error} />,
+        <CodeForm
+          config={c.var.config}
+          token={await formToken(c)}
+          mfaToken={mfaToken}
+          returnTo={to}
+          error={error}
+        />,
       );
     if (!(await isOwnForm(c, form._csrf))) return again(403, strings.errors.csrf);
     try {

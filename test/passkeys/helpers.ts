@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { call, json, signedIn, withBearer, type Tokens } from '../helpers';
-import { Authenticator, type Algorithm, type Knobs } from './authenticator';
+import { Authenticator, type Algorithm, type Knobs } from './authenticator.mjs';
 
 export type CreationOptions = {
   challenge: string;

@@ -13,7 +13,7 @@ import {
   type Tokens,
 } from '../helpers';
 import { enrolled } from '../totp';
-import { Authenticator } from './authenticator';
+import { Authenticator } from './authenticator.mjs';
 import {
   countRows,
   creationOptions,

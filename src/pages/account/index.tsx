@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../env';
 import { identitiesSection } from '../../federation/account';
+import { passkeysSection } from '../../passkeys/pages';
 import { password } from './password';
 import { profile } from './profile';
 import { sessions } from './sessions';
@@ -8,7 +9,7 @@ import { twoFactor } from './two-factor';
 import { addSection, renderAccount } from './view';
 
 // The sections of /account in the order they show; each brings its own form routes.
-const parts = [profile, password, sessions, twoFactor, identitiesSection];
+const parts = [profile, password, sessions, twoFactor, passkeysSection, identitiesSection];
 for (const part of parts) addSection(part.section);
 
 export const account = new Hono<AppEnv>().get('/account', (c) => renderAccount(c));

@@ -2,34 +2,30 @@
 // page (PublicKeyCredential.toJSON()) from real keys, CBOR and signatures, written here from the
 // specification (WebAuthn Level 3 §6.1, §6.5; CTAP2 CBOR; RFC 9053 COSE keys), so the worker's
 // checks are exercised byte for byte. Each knob breaks one thing a hostile client could send.
-// The Chromium virtual authenticator (e2e phase passkeys) is the real counterpart.
-
+// Plain JavaScript, so the end-to-end suite runs it in Node against `npm run dev` too; the
+// Chromium virtual authenticator (e2e phase passkeys) is the real counterpart.
 const enc = new TextEncoder();
-export const b64url = (bytes: Uint8Array) =>
+export const b64url = (bytes) =>
   btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, '-')
     .replace(/\//g, '_')
     .replace(/=+$/, '');
-const fromB64url = (s: string) =>
+const fromB64url = (s) =>
   Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
-const sha256 = async (bytes: Uint8Array) =>
-  new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-const concat = (...parts: Uint8Array[]) => {
+const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+const concat = (...parts) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) out.set(p, (at += p.length) - p.length);
   return out;
 };
-
-// Minimal canonical CBOR: unsigned/negative integers, byte and text strings, maps.
-type Cbor = number | string | Uint8Array | Map<number | string, Cbor>;
-function head(major: number, n: number): Uint8Array {
+function head(major, n) {
   if (n < 24) return Uint8Array.of((major << 5) | n);
   if (n < 256) return Uint8Array.of((major << 5) | 24, n);
   if (n < 65536) return Uint8Array.of((major << 5) | 25, n >> 8, n & 255);
   return Uint8Array.of((major << 5) | 26, n >>> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255);
 }
-export function cbor(value: Cbor): Uint8Array {
+export function cbor(value) {
   if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
   if (typeof value === 'string')
     return concat(head(3, enc.encode(value).length), enc.encode(value));
@@ -37,82 +33,51 @@ export function cbor(value: Cbor): Uint8Array {
   const entries = [...value.entries()].map(([k, v]) => concat(cbor(k), cbor(v)));
   return concat(head(5, value.size), ...entries);
 }
-
 /** An ECDSA signature as DER (SEQUENCE of two INTEGERs), from WebCrypto's raw r‖s. */
-function rawToDer(raw: Uint8Array): Uint8Array {
-  const int = (bytes: Uint8Array) => {
+function rawToDer(raw) {
+  const int = (bytes) => {
     let i = 0;
     while (i < bytes.length - 1 && bytes[i] === 0) i++;
     let v = bytes.subarray(i);
-    if (v[0]! & 0x80) v = concat(Uint8Array.of(0), v);
+    if (v[0] & 0x80) v = concat(Uint8Array.of(0), v);
     return concat(Uint8Array.of(0x02, v.length), v);
   };
   const body = concat(int(raw.subarray(0, 32)), int(raw.subarray(32)));
   return concat(Uint8Array.of(0x30, body.length), body);
 }
-
-export type Algorithm = 'ES256' | 'EdDSA' | 'RS256';
-
-export type Credential = {
-  id: Uint8Array;
-  algorithm: Algorithm;
-  keys: CryptoKeyPair;
-  userHandle: string;
-  signCount: number;
-};
-
-/** Flags and values an authenticator (or an attacker) puts in its answer. */
-export type Knobs = {
-  origin?: string;
-  rpId?: string;
-  type?: string;
-  challenge?: string;
-  crossOrigin?: boolean;
-  userPresent?: boolean;
-  userVerified?: boolean;
-  backupEligible?: boolean;
-  backedUp?: boolean;
-  /** The counter to send (default: one more than the last). */
-  signCount?: number;
-  /** Sign with another key than the credential's. */
-  wrongKey?: boolean;
-  fmt?: string;
-};
-
-async function coseKey(algorithm: Algorithm, publicKey: CryptoKey): Promise<Uint8Array> {
-  const jwk = (await crypto.subtle.exportKey('jwk', publicKey)) as JsonWebKey;
+async function coseKey(algorithm, publicKey) {
+  const jwk = await crypto.subtle.exportKey('jwk', publicKey);
   if (algorithm === 'ES256') {
     return cbor(
-      new Map<number, Cbor>([
+      new Map([
         [1, 2],
         [3, -7],
         [-1, 1],
-        [-2, fromB64url(jwk.x!)],
-        [-3, fromB64url(jwk.y!)],
+        [-2, fromB64url(jwk.x)],
+        [-3, fromB64url(jwk.y)],
       ]),
     );
   }
   if (algorithm === 'EdDSA') {
     return cbor(
-      new Map<number, Cbor>([
+      new Map([
         [1, 1],
         [3, -8],
         [-1, 6],
-        [-2, fromB64url(jwk.x!)],
+        [-2, fromB64url(jwk.x)],
       ]),
     );
   }
   return cbor(
-    new Map<number, Cbor>([
+    new Map([
       [1, 3],
       [3, -257],
-      [-1, fromB64url(jwk.n!)],
-      [-2, fromB64url(jwk.e!)],
+      [-1, fromB64url(jwk.n)],
+      [-2, fromB64url(jwk.e)],
     ]),
   );
 }
-
-const GENERATE: Record<Algorithm, Parameters<SubtleCrypto['generateKey']>[0]> = {
+const GENERATE = {
   ES256: { name: 'ECDSA', namedCurve: 'P-256' },
   EdDSA: { name: 'Ed25519' },
   RS256: {
@@ -122,8 +87,7 @@ const GENERATE: Record<Algorithm, Parameters<SubtleCrypto['generateKey']>[0]> = 
     hash: 'SHA-256',
   },
 };
-
-async function sign(algorithm: Algorithm, key: CryptoKey, message: Uint8Array) {
+async function sign(algorithm, key, message) {
   if (algorithm === 'ES256') {
     const raw = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, message);
     return rawToDer(new Uint8Array(raw));
@@ -131,13 +95,7 @@ async function sign(algorithm: Algorithm, key: CryptoKey, message: Uint8Array) {
   const name = algorithm === 'EdDSA' ? 'Ed25519' : 'RSASSA-PKCS1-v1_5';
   return new Uint8Array(await crypto.subtle.sign({ name }, key, message));
 }
-
-async function authenticatorData(
-  rpId: string,
-  knobs: Knobs,
-  counter: number,
-  attested?: Uint8Array,
-) {
+async function authenticatorData(rpId, knobs, counter, attested) {
   const flags =
     ((knobs.userPresent ?? true) ? 0x01 : 0) |
     ((knobs.userVerified ?? true) ? 0x04 : 0) |
@@ -157,9 +115,8 @@ async function authenticatorData(
     attested ?? new Uint8Array(),
   );
 }
-
-function clientData(type: string, challenge: string, origin: string, knobs: Knobs) {
-  const data: Record<string, unknown> = {
+function clientData(type, challenge, origin, knobs) {
+  const data = {
     type: knobs.type ?? type,
     challenge: knobs.challenge ?? challenge,
     origin: knobs.origin ?? origin,
@@ -167,30 +124,28 @@ function clientData(type: string, challenge: string, origin: string, knobs: Knob
   if (knobs.crossOrigin !== undefined) data.crossOrigin = knobs.crossOrigin;
   return enc.encode(JSON.stringify(data));
 }
-
 /** One authenticator holding discoverable credentials for one origin. */
 export class Authenticator {
-  readonly credentials: Credential[] = [];
+  origin;
+  rpId;
+  fixedId;
+  credentials = [];
   constructor(
-    readonly origin: string,
-    readonly rpId = new URL(origin).hostname,
+    origin,
+    rpId = new URL(origin).hostname,
     /** A fixed credential id (base64url) for the next credential, as a hostile client could. */
-    private readonly fixedId?: string,
-  ) {}
-
-  /** navigator.credentials.create() with the worker's creation options. */
-  async create(
-    options: { challenge: string; user: { id: string } },
-    knobs: Knobs = {},
-    algorithm: Algorithm = 'ES256',
+    fixedId,
   ) {
-    const keys = (await crypto.subtle.generateKey(GENERATE[algorithm], true, [
-      'sign',
-      'verify',
-    ])) as CryptoKeyPair;
+    this.origin = origin;
+    this.rpId = rpId;
+    this.fixedId = fixedId;
+  }
+  /** navigator.credentials.create() with the worker's creation options. */
+  async create(options, knobs = {}, algorithm = 'ES256') {
+    const keys = await crypto.subtle.generateKey(GENERATE[algorithm], true, ['sign', 'verify']);
     const id = this.fixedId ? fromB64url(this.fixedId) : crypto.getRandomValues(new Uint8Array(32));
     const counter = knobs.signCount ?? 0;
-    const credential: Credential = {
+    const credential = {
       id,
       algorithm,
       keys,
@@ -205,7 +160,7 @@ export class Authenticator {
     );
     const authData = await authenticatorData(knobs.rpId ?? this.rpId, knobs, counter, attested);
     const attestationObject = cbor(
-      new Map<string, Cbor>([
+      new Map([
         ['fmt', knobs.fmt ?? 'none'],
         ['attStmt', new Map()],
         ['authData', authData],
@@ -217,7 +172,7 @@ export class Authenticator {
       json: {
         id: b64url(id),
         rawId: b64url(id),
-        type: 'public-key' as const,
+        type: 'public-key',
         response: {
           clientDataJSON: b64url(
             clientData('webauthn.create', options.challenge, this.origin, knobs),
@@ -230,19 +185,15 @@ export class Authenticator {
       },
     };
   }
-
   /** navigator.credentials.get() with the worker's request options, for one credential. */
-  async get(options: { challenge: string }, credential = this.credentials[0]!, knobs: Knobs = {}) {
+  async get(options, credential = this.credentials[0], knobs = {}) {
     const counter = knobs.signCount ?? credential.signCount + 1;
     credential.signCount = counter;
     const authData = await authenticatorData(knobs.rpId ?? this.rpId, knobs, counter);
     const client = clientData('webauthn.get', options.challenge, this.origin, knobs);
     const signer = knobs.wrongKey
-      ? (
-          (await crypto.subtle.generateKey(GENERATE[credential.algorithm], false, [
-            'sign',
-          ])) as CryptoKeyPair
-        ).privateKey
+      ? (await crypto.subtle.generateKey(GENERATE[credential.algorithm], false, ['sign']))
+          .privateKey
       : credential.keys.privateKey;
     const signature = await sign(
       credential.algorithm,
@@ -252,7 +203,7 @@ export class Authenticator {
     return {
       id: b64url(credential.id),
       rawId: b64url(credential.id),
-      type: 'public-key' as const,
+      type: 'public-key',
       response: {
         clientDataJSON: b64url(client),
         authenticatorData: b64url(authData),

@@ -1,0 +1,162 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, register } from '../helpers';
+import { Browser, SITE } from '../pages/browser';
+import { codeFor, enrolled } from '../totp';
+import { Authenticator } from './authenticator.mjs';
+
+// Passkeys need a domain for their RP id (browsers refuse an IP address), so these pages run
+// under ISSUER=https://auth.test; the tests' default ISSUER (127.0.0.1) shows no passkey UI.
+const domain = { ISSUER: SITE };
+
+async function signedInBrowser(email?: string) {
+  const account = email ? { email } : await register();
+  const b = new Browser();
+  await b.get('/sign-in', domain);
+  await b.post('/sign-in', { email: account.email, password: PASSWORD }, { overrides: domain });
+  await b.get('/account', domain);
+  return { ...account, b };
+}
+
+/** What /pages.js does: the options from the page route, then the answer as a form post. */
+async function options(b: Browser, path: string) {
+  const res = await b.post(path, {}, { overrides: domain });
+  expect(res.status).toBe(200);
+  return JSON.parse(res.text) as { challenge: string; user: { id: string } };
+}
+
+async function addPasskey(b: Browser, authenticator = new Authenticator(SITE), name = '') {
+  const created = await authenticator.create(await options(b, '/account/passkeys/options'));
+  const res = await b.post(
+    '/account/passkeys',
+    { response: JSON.stringify(created.json), name },
+    { overrides: domain },
+  );
+  return { authenticator, res };
+}
+
+async function signInWithPasskey(authenticator: Authenticator, b = new Browser()) {
+  await b.get('/sign-in', domain);
+  const assertion = await authenticator.get(await options(b, '/sign-in/passkey/options'));
+  const res = await b.post(
+    '/sign-in/passkey',
+    { response: JSON.stringify(assertion), return_to: '/account' },
+    { overrides: domain },
+  );
+  return { b, res };
+}
+
+describe('passkeys on the pages', () => {
+  it('offers them only where the RP id is a domain name', async () => {
+    const onDomain = await new Browser().get('/sign-in', domain);
+    expect(onDomain.text).toContain('data-passkey="sign-in"');
+    expect(onDomain.text).toContain('autocomplete="username webauthn"');
+    expect(onDomain.headers.get('Content-Security-Policy')).toContain("connect-src 'self'");
+    const onIp = await new Browser().get('/sign-in');
+    expect(onIp.text).not.toContain('data-passkey');
+    const script = await new Browser().get('/pages.js');
+    expect(script.text).toContain('navigator.credentials.get');
+  });
+
+  it('adds a passkey from /account, then signs in with it on /sign-in without an email', async () => {
+    const { b, email } = await signedInBrowser();
+    const page = await b.get('/account', domain);
+    expect(page.text).toContain('id="passkeys"');
+    const { authenticator, res } = await addPasskey(b, undefined, 'Phone');
+    expect([res.status, res.headers.get('Location')]).toEqual([
+      303,
+      '/account?done=passkey#passkeys',
+    ]);
+    const listed = await b.get('/account?done=passkey', domain);
+    expect(listed.text).toContain('Passkey added.');
+    expect(listed.text).toContain('Phone');
+
+    const signedIn = await signInWithPasskey(authenticator);
+    expect([signedIn.res.status, signedIn.res.headers.get('Location')]).toEqual([303, '/account']);
+    expect(signedIn.b.cookies.has('__Host-refresh_token')).toBe(true);
+    const account = await signedIn.b.get('/account', domain);
+    expect(account.text).toContain(email);
+  });
+
+  it('renames and deletes it; a deleted passkey no longer signs in', async () => {
+    const { b, email } = await signedInBrowser();
+    const { authenticator } = await addPasskey(b);
+    const id = (await env.DB.prepare(
+      'SELECT p.id FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.email = ?',
+    )
+      .bind(email)
+      .first<{ id: string }>())!.id;
+    const renamed = await b.post(
+      '/account/passkeys/rename',
+      { passkey_id: id, name: 'Laptop' },
+      { overrides: domain },
+    );
+    expect(renamed.headers.get('Location')).toBe('/account?done=passkeyRenamed#passkeys');
+    const deleted = await b.post(
+      '/account/passkeys/delete',
+      { passkey_id: id },
+      { overrides: domain },
+    );
+    expect(deleted.headers.get('Location')).toBe('/account?done=passkeyDeleted#passkeys');
+    const refused = await signInWithPasskey(authenticator);
+    expect(refused.res.status).toBe(401);
+    expect(refused.res.text).toContain('That passkey could not be used here');
+    expect(refused.b.cookies.has('__Host-refresh_token')).toBe(false);
+  });
+
+  it('skips the code step for a user with TOTP on, and is offered on that step too', async () => {
+    const account = await enrolled();
+    const b = new Browser();
+    await b.get('/sign-in', domain);
+    const code = await b.post(
+      '/sign-in',
+      { email: account.email, password: PASSWORD },
+      { overrides: domain },
+    );
+    expect(code.text).toContain('action="/sign-in/code"');
+    expect(code.text).toContain('data-passkey="sign-in"');
+    const { b: owner } = await signedInBrowserAfterCode(account);
+    const { authenticator } = await addPasskey(owner);
+    const signedIn = await signInWithPasskey(authenticator);
+    expect(signedIn.res.status).toBe(303);
+    expect(signedIn.b.cookies.has('__Host-refresh_token')).toBe(true);
+  });
+
+  it('refuses forms from another site and answers without a session', async () => {
+    const b = new Browser();
+    await b.get('/sign-in', domain);
+    const forged = await b.post(
+      '/sign-in/passkey/options',
+      {},
+      {
+        origin: 'https://evil.example',
+        overrides: domain,
+      },
+    );
+    expect(forged.status).toBe(403);
+    const signedOut = await b.post('/account/passkeys/options', {}, { overrides: domain });
+    expect(signedOut.status).toBe(401);
+    const garbage = await b.post(
+      '/sign-in/passkey',
+      { response: '{not json', return_to: '/account' },
+      { overrides: domain },
+    );
+    expect(garbage.status).toBe(422);
+    expect(b.cookies.has('__Host-refresh_token')).toBe(false);
+  });
+});
+
+/** A browser signed in as a TOTP user (password, then the code). */
+async function signedInBrowserAfterCode(account: { email: string; secret: string }) {
+  const b = new Browser();
+  await b.get('/sign-in', domain);
+  await b.post('/sign-in', { email: account.email, password: PASSWORD }, { overrides: domain });
+  const mfaToken = b.field('mfa_token');
+  await b.post(
+    '/sign-in/code',
+    { mfa_token: mfaToken, code: await codeFor(account.secret, 1), return_to: '/account' },
+    { overrides: domain },
+  );
+  await b.get('/account', domain);
+  return { b };
+}
