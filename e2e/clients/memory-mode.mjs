@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createAuthClient } from '@edge-auth/client';
 import { totpCodes } from '../lib/totp.mjs';
+import { Authenticator } from '../../test/passkeys/authenticator.mjs';
 
 const { base, user, admin } = JSON.parse(readFileSync(0, 'utf8'));
 const sent = [];
@@ -101,6 +102,50 @@ out.everywhere = {
   laptopToken: await laptop.auth.getAccessToken({ forceRefresh: true }),
   laptopEvents: laptop.events,
 };
+
+// Passkeys through the client's helpers. Node has no WebAuthn: navigator.credentials is a
+// software authenticator (the unit tests' own) behind the browser's ArrayBuffer interface.
+const authenticator = new Authenticator(base);
+const b64 = (buffer) => Buffer.from(buffer).toString('base64url');
+const buffers = (json) =>
+  Object.fromEntries(
+    Object.entries(json).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64url')).buffer : v,
+    ]),
+  );
+const asCredential = ({ id, type, response }) => ({
+  id,
+  type,
+  response: { ...buffers(response), getTransports: () => response.transports ?? [] },
+});
+globalThis.navigator = {
+  credentials: {
+    async create({ publicKey }) {
+      const options = { challenge: b64(publicKey.challenge), user: { id: b64(publicKey.user.id) } };
+      return asCredential((await authenticator.create(options)).json);
+    },
+    get: async ({ publicKey }) =>
+      asCredential(await authenticator.get({ challenge: b64(publicKey.challenge) })),
+  },
+};
+const owner = client().auth;
+await owner.signIn(admin);
+const created = await owner.registerPasskey({ name: 'Node key' });
+const renamed = await owner.renamePasskey(created.id, 'Renamed key');
+const fresh = client().auth;
+const withPasskey = await fresh.signInWithPasskey({ email: admin.email });
+out.passkeys = {
+  created: created.name,
+  listed: (await owner.passkeys()).map((p) => p.name),
+  renamed: renamed.name,
+  signIn: withPasskey.mfaRequired,
+  user: (await fresh.getUser()).email,
+};
+await owner.deletePasskey(created.id);
+out.passkeys.afterDelete = await client()
+  .auth.signInWithPasskey()
+  .catch((error) => error.code);
 
 out.events = events;
 out.refreshesSent = routes().filter((route) => route === 'POST /auth/refresh').length;

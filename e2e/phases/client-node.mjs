@@ -100,6 +100,17 @@ export async function clientNode(ctx) {
     },
   );
 
+  await check('passkeys: register, list, rename, sign in without a code, delete', async () => {
+    assert.deepEqual(out.passkeys, {
+      created: 'Node key',
+      listed: ['Renamed key'],
+      renamed: 'Renamed key',
+      signIn: false,
+      user: admin.email,
+      afterDelete: 'invalid_passkey',
+    });
+  });
+
   await check('the worker saw exactly the refreshes the script sent', async () => {
     assert.equal(workerSaw, out.refreshesSent);
     return `${workerSaw} refreshes`;

@@ -1,12 +1,14 @@
 // @edge-auth/client: sign-in, sessions and authenticated fetch against the edge auth worker.
 import { AuthError, errorFrom, isProblem, networkError } from './errors.js';
 import { caller, refusesToken, type Send } from './http.js';
+import { creationOptions, credentialJson, requestOptions } from './passkeys.js';
 import { tabs, type Message, type Shared } from './tabs.js';
 import type {
   AuthClient,
   AuthClientOptions,
   AuthEvent,
   Identity,
+  Passkey,
   SignInResult,
   User,
 } from './types.js';
@@ -192,6 +194,19 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     return { mfaRequired: false, sessionId: data.session_id };
   }
 
+  /** A Bearer call to the signed-in user's routes; any refusal is an AuthError. */
+  async function mine<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await authFetch(`${base}${path}`, init);
+    if (!res.ok) throw await errorFrom(res);
+    return res.status === 204 ? (null as T) : ((await res.json()) as T);
+  }
+  const jsonInit = (method: string, body: object): RequestInit => ({
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const passkeyPath = (id: string) => `/users/me/passkeys/${encodeURIComponent(id)}`;
+
   function signedOut() {
     tab?.post({ t: 'out', sid: null, e: null });
     end(null);
@@ -217,6 +232,35 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
         method: 'DELETE',
       });
       if (!res.ok) throw await errorFrom(res);
+    },
+    async signInWithPasskey({ email, mediation, signal } = {}) {
+      const options = await call<Record<string, unknown>>(
+        '/auth/passkey/options',
+        email ? { email } : undefined,
+      );
+      const credential = (await navigator.credentials.get({
+        publicKey: requestOptions(options),
+        ...(mediation ? { mediation } : {}),
+        ...(signal ? { signal } : {}),
+      })) as PublicKeyCredential;
+      return signInWith('/auth/passkey/verify', { response: credentialJson(credential) });
+    },
+    async registerPasskey({ name } = {}) {
+      const options = await mine<Record<string, unknown>>('/users/me/passkeys/options', {
+        method: 'POST',
+      });
+      const credential = (await navigator.credentials.create({
+        publicKey: creationOptions(options),
+      })) as PublicKeyCredential;
+      const body = { response: credentialJson(credential), ...(name ? { name } : {}) };
+      return mine<Passkey>('/users/me/passkeys', jsonInit('POST', body));
+    },
+    async passkeys() {
+      return (await mine<{ passkeys: Passkey[] }>('/users/me/passkeys')).passkeys;
+    },
+    renamePasskey: (id, name) => mine<Passkey>(passkeyPath(id), jsonInit('PATCH', { name })),
+    async deletePasskey(id) {
+      await mine(passkeyPath(id), { method: 'DELETE' });
     },
     async signOut() {
       const { token, refreshToken } = session ?? {};

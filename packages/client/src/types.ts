@@ -34,6 +34,14 @@ export interface Identity {
   created_at: string;
 }
 
+/** A passkey of the user (the worker keeps no more than this about it in the API). */
+export interface Passkey {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
 /** Signed in, or the second step: `verifyMfa(mfaToken, code)` within `expiresIn` seconds. */
 export type SignInResult =
   | { mfaRequired: false; sessionId: string }
@@ -67,6 +75,23 @@ export interface AuthClient {
   identities(): Promise<Identity[]>;
   /** Unlinks one; `AuthError` `last_sign_in_method` (409) when it is the only way to sign in. */
   unlinkIdentity(id: string): Promise<void>;
+  /**
+   * Signs in with a passkey through the browser's WebAuthn dialog. With `email`, only a passkey
+   * of that account is accepted; `mediation: 'conditional'` offers passkeys in the autofill of
+   * an input with `autocomplete="username webauthn"` (pass an `AbortSignal` to stop waiting).
+   * A passkey is two factors: never `mfaRequired`. `AuthError` `invalid_passkey` (401), `423`.
+   */
+  signInWithPasskey(options?: {
+    email?: string;
+    mediation?: 'conditional';
+    signal?: AbortSignal;
+  }): Promise<SignInResult>;
+  /** Registers a passkey for the signed-in user (the browser's dialog); the user is mailed. */
+  registerPasskey(options?: { name?: string }): Promise<Passkey>;
+  passkeys(): Promise<Passkey[]>;
+  renamePasskey(id: string, name: string): Promise<Passkey>;
+  /** `AuthError` `last_sign_in_method` (409) when it is the only way to sign in. */
+  deletePasskey(id: string): Promise<void>;
   signOut(): Promise<void>;
   signOutEverywhere(): Promise<void>;
   /** `null` when signed out. */
