@@ -13,6 +13,8 @@ describe('@edge-auth/client as a package', () => {
       'dist/http.js',
       'dist/index.d.ts',
       'dist/index.js',
+      'dist/passkeys.d.ts',
+      'dist/passkeys.js',
       'dist/tabs.d.ts',
       'dist/tabs.js',
       'dist/types.d.ts',
