@@ -187,10 +187,10 @@ const schema = z
   })
   .refine(
     (c) => {
-      const host = new URL(c.ISSUER).hostname;
-      return (
-        !c.WEBAUTHN_RP_ID || host === c.WEBAUTHN_RP_ID || host.endsWith(`.${c.WEBAUTHN_RP_ID}`)
-      );
+      // A malformed ISSUER is reported by its own rule.
+      const host = URL.canParse(c.ISSUER) ? new URL(c.ISSUER).hostname : '';
+      const rpId = c.WEBAUTHN_RP_ID;
+      return !rpId || !host || host === rpId || host.endsWith(`.${rpId}`);
     },
     { path: ['WEBAUTHN_RP_ID'], message: "must be ISSUER's host or a parent domain of it" },
   )

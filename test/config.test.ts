@@ -86,6 +86,17 @@ describe('configuration', () => {
     );
   });
 
+  it("takes ISSUER's host or a parent domain as the passkeys' RP id, nothing else", () => {
+    const issuer = { ISSUER: 'https://auth.example.com' };
+    expect(problemsOf({ ...issuer, WEBAUTHN_RP_ID: 'example.com' })).toEqual([]);
+    expect(problemsOf({ ...issuer, WEBAUTHN_RP_ID: 'auth.example.com' })).toEqual([]);
+    for (const rpId of ['evil.com', 'ample.com', 'other.example.com', 'Example.com']) {
+      expect(problemsOf({ ...issuer, WEBAUTHN_RP_ID: rpId })).toEqual([
+        expect.stringMatching(/^WEBAUTHN_RP_ID /),
+      ]);
+    }
+  });
+
   it('refuses insecure dev cookies in production', () => {
     const production = {
       ENVIRONMENT: 'production',
