@@ -91,9 +91,9 @@ describe('configuration', () => {
     expect(problemsOf({ ...issuer, WEBAUTHN_RP_ID: 'example.com' })).toEqual([]);
     expect(problemsOf({ ...issuer, WEBAUTHN_RP_ID: 'auth.example.com' })).toEqual([]);
     for (const rpId of ['evil.com', 'ample.com', 'other.example.com', 'Example.com']) {
-      expect(problemsOf({ ...issuer, WEBAUTHN_RP_ID: rpId })).toEqual([
-        expect.stringMatching(/^WEBAUTHN_RP_ID /),
-      ]);
+      const problems = problemsOf({ ...issuer, WEBAUTHN_RP_ID: rpId });
+      expect(problems).toContain("WEBAUTHN_RP_ID must be ISSUER's host or a parent domain of it");
+      expect(problems.every((p) => p.startsWith('WEBAUTHN_RP_ID '))).toBe(true);
     }
   });
 
