@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
+import { requireAuth } from '../middleware/bearer';
 import { rateLimit } from '../middleware/rate-limit';
 import { createRouter } from '../router';
 import { bearer, jsonBody, problem } from '../routes/openapi';
@@ -111,6 +112,8 @@ export const passkeysApi = createRouter()
       tags,
       summary: 'WebAuthn creation options to register a passkey',
       ...bearer,
+      // Each writes a challenge row: bounded per client like the sign-in options.
+      middleware: [requireAuth, rateLimit('LOGIN')] as const,
       responses: { 200: options('PublicKeyCredentialCreationOptionsJSON'), 401: problem },
     }),
     async (c) => {

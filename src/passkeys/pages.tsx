@@ -182,7 +182,7 @@ export const passkeysSection = {
     render: (view: AccountView) => <Passkeys view={view} />,
   },
   routes: new Hono<AppEnv>()
-    .post('/account/passkeys/options', limitBody, async (c) => {
+    .post('/account/passkeys/options', limitBody, rateLimit('LOGIN'), async (c) => {
       const session = await pageSession(c);
       if (!session) throw new ApiError('unauthorized', 'Sign in first.');
       const form = await c.req.parseBody();
