@@ -11,6 +11,7 @@ import { requestContext } from './middleware/context';
 import { jsonBodyOnly } from './middleware/json-body';
 import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
+import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
 import { pages } from './pages';
@@ -44,6 +45,7 @@ for (const api of [
   adminRoutes,
   mfa,
   identitiesApi,
+  emailCodeApi,
 ]) {
   app.route('/', api);
 }
