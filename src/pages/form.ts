@@ -51,6 +51,7 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
     case 'account_disabled':
     case 'email_not_verified':
     case 'invalid_mfa_code':
+    case 'invalid_code':
     case 'mfa_already_enabled':
     case 'last_sign_in_method':
     case 'not_found':
