@@ -36,8 +36,8 @@ const invalidCode = () => new ApiError('invalid_code', 'The code is wrong, used 
  * Who may sign in with a mailed code: an enabled account whose address is confirmed. A code
  * proves the mailbox, but an unconfirmed account may have been opened by someone else with the
  * owner's address and a password of their own: signing the owner in to it (or confirming it)
- * would hand them an account the other party can still open (pre-account takeover, THREATS K8).
- * The owner confirms the address first (the verification mail), then codes work.
+ * would settle them in an account the other party can still open (pre-account takeover, THREATS
+ * K8). The owner confirms the address first (the verification mail), then codes work.
  */
 const mayUseCode = (user: UserRow) => user.disabledAt === null && user.emailVerifiedAt !== null;
 
