@@ -11,6 +11,7 @@ import { requestContext } from './middleware/context';
 import { jsonBodyOnly } from './middleware/json-body';
 import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
+import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
 import { passkeysApi } from './passkeys/api';
@@ -46,6 +47,7 @@ for (const api of [
   mfa,
   identitiesApi,
   passkeysApi,
+  emailCodeApi,
 ]) {
   app.route('/', api);
 }

@@ -15,6 +15,8 @@ import { Authenticator } from '../../test/passkeys/authenticator.mjs';
 
 const NEW_PASSWORD = 'a different long passphrase e2e';
 
+const CODE_MAIL = /sign-in code/;
+const emailCode = (message) => /^Your code: (\d{6})$/m.exec(message.text)?.[1] ?? '';
 const tokens = (res) => assert.equal(typeof res.body?.access_token, 'string', res.text);
 const sessionEnded = async (res, { call, s }) =>
   expectStatus(await s.get('/users/me', { bearer: call.bearer }), 401);
@@ -93,6 +95,22 @@ export const fixtures = {
       expectStatus(await s.post('/auth/password/forgot', { json: { email } }), 202);
       const token = resetToken(await s.mail(email, /reset/i), s.appUrl);
       return { json: { token, new_password: NEW_PASSWORD } };
+    },
+  },
+  // A confirmed address: only those get a code (README "Sign-in with an email code").
+  'POST /auth/email-code/send': {
+    status: 202,
+    check: async (res, { call, s }) =>
+      assert.match(emailCode(await s.mail(call.json.email, CODE_MAIL)), /^\d{6}$/),
+    call: async (s) => ({ json: { email: (await s.confirmed('code')).email } }),
+  },
+  'POST /auth/email-code/verify': {
+    status: 200,
+    check: tokens,
+    call: async (s) => {
+      const { email } = await s.confirmed('code');
+      expectStatus(await s.post('/auth/email-code/send', { json: { email } }), 202);
+      return { json: { email, code: emailCode(await s.mail(email, CODE_MAIL)) } };
     },
   },
 
@@ -290,6 +308,13 @@ export function fixtureKit({ base, appUrl, persistTo, github }) {
       const email = uniqueEmail(label);
       const res = await s.post('/auth/register', { json: { email, password: PASSWORD } });
       return { email, password: PASSWORD, id: expectStatus(res, 201).body.id };
+    },
+    /** A new user whose address is confirmed through the mailed link. */
+    async confirmed(label) {
+      const user = await s.user(label);
+      const token = verificationToken(await s.mail(user.email, /confirm/i), appUrl);
+      expectStatus(await s.post('/auth/email/verify', { json: { token } }), 200);
+      return user;
     },
     async login({ email, password }) {
       return expectStatus(await s.post('/auth/login', { json: { email, password } }), 200).body;

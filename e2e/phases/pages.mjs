@@ -2,13 +2,16 @@
 // would, on a worker of their own started through `npm run dev` WITHOUT APP_URL, so the links in
 // the mails point at these pages: (1) sign up, confirm from the dev mailbox, sign in; (2) two-factor
 // from a QR code read off a screenshot, then sign-in with a code and with a recovery code; (3) a
-// forgotten password; (4) one browser signs out another from /account; (5) journeys 1 and 3 with
-// JavaScript off. Every page state is screenshotted (light, dark, 375 px) and scanned by axe-core.
+// forgotten password; (4) one browser signs out another from /account; (5) journeys 1, 3 and 6
+// with JavaScript off; (6) sign-in with a mailed code. Every page state is screenshotted (light,
+// dark, 375 px) and scanned by axe-core.
 import assert from 'node:assert/strict';
 import { hermeticContext, launchChromium } from '../lib/chromium.mjs';
+import { verifiedUser } from '../lib/flows.mjs';
 import { check } from '../lib/harness.mjs';
 import { PASSWORD, client, expectStatus, uniqueEmail } from '../lib/http.mjs';
 import { pageAudit, shotsDir } from '../lib/page-audit.mjs';
+import { emailCodeJourney } from '../lib/page-email-code.mjs';
 import { resetJourney, signUpJourney } from '../lib/page-journeys.mjs';
 import { revokeJourney } from '../lib/page-revoke.mjs';
 import { twoFactorJourney } from '../lib/page-two-factor.mjs';
@@ -21,6 +24,9 @@ async function apiUser(base, label) {
   expectStatus(res, 201);
   return email;
 }
+
+/** The same, its address confirmed through the mailed link (to these pages: no APP_URL). */
+const confirmedUser = async (base, label) => (await verifiedUser(base, label, base)).email;
 
 /** Opens a page of a new hermetic context and counts the requests for the pages' script. */
 async function browse(instance, options) {
@@ -68,17 +74,30 @@ export async function pages(ctx) {
       email: await apiUser(base, 'pages-revoke'),
       appOrigin: ctx.appPage.origin,
     });
+
+    // Journey 6: sign in with a mailed code (confirmed addresses only).
+    const coded = { ...(await browse(instance)), email: await confirmedUser(base, 'pages-code') };
+    await emailCodeJourney({ ...coded, base, capture: audit.capture });
   } finally {
     // What was captured is written even when a journey stopped early.
     verdicts = audit.verdicts();
   }
 
-  // Journey 5: journeys 1 and 3 again in browsers that run no script at all.
-  for (const journey of ['sign-up', 'reset']) {
+  // Journey 5: journeys 1, 3 and 6 again in browsers that run no script at all.
+  for (const journey of ['sign-up', 'reset', 'email code']) {
     const noJs = await browse(instance, { javaScriptEnabled: false });
     const tag = '[no JS] ';
     if (journey === 'sign-up') await signUpJourney({ ...noJs, base, tag });
-    else await resetJourney({ ...noJs, base, tag, email: await apiUser(base, 'pages-nojs') });
+    else if (journey === 'reset') {
+      await resetJourney({ ...noJs, base, tag, email: await apiUser(base, 'pages-nojs') });
+    } else {
+      await emailCodeJourney({
+        ...noJs,
+        base,
+        tag,
+        email: await confirmedUser(base, 'pages-nojs'),
+      });
+    }
     await check(
       `${tag}the ${journey} journey ran without a script (the JS one fetched it)`,
       async () => {

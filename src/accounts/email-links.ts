@@ -26,7 +26,7 @@ const invalidToken = () => new ApiError('invalid_token', 'This link is invalid o
  * Per-address throttle for mail we send on an anonymous request. Over budget, the request still
  * gets its answer (which must not depend on the address) but nothing is sent.
  */
-async function addressAllowed(c: Context<AppEnv>, kind: string, email: string) {
+export async function addressAllowed(c: Context<AppEnv>, kind: string, email: string) {
   const rate = c.var.config.RATE_LIMIT_EMAIL_PER_ADDRESS;
   // Hashed: KV keys stay short (512-byte limit) and hold no address.
   const key = `${kind}:email:${await sha256(email)}`;
@@ -40,7 +40,7 @@ async function addressAllowed(c: Context<AppEnv>, kind: string, email: string) {
  * its timing tells whether an account exists or is verified (THREATS C3, C4). A failure there is
  * logged; the client's answer was never going to say anything else.
  */
-function afterResponse(c: Context<AppEnv>, what: string, work: () => Promise<void>) {
+export function afterResponse(c: Context<AppEnv>, what: string, work: () => Promise<void>) {
   c.executionCtx.waitUntil(
     work().catch((err) => c.var.log.error(`${what} failed`, { error: String(err) })),
   );

@@ -52,6 +52,14 @@ export const templates = {
       ],
       { url, label: 'Choose a new password' },
     ),
+  // The code is not in the subject, nor in the first line: a phone's lock screen shows those.
+  emailCode: (to: string, product: string, code: string, minutes: number) =>
+    message(to, `Your ${product} sign-in code`, [
+      `Someone asked to sign in to your ${product} account with a code sent to this address.`,
+      `Your code: ${code}`,
+      `It works once, within ${minutes} minutes. Never share it: we will never ask you for it.`,
+      'If it was not you, ignore this message: nothing changes.',
+    ]),
   mfaEnabled: (to: string, product: string) =>
     message(to, `Two-factor authentication was turned on for ${product}`, [
       `Two-factor authentication was just turned on for your ${product} account. Signing in now needs a code from your authenticator app.`,

@@ -42,10 +42,13 @@ async function enforce(
   for (const [k, v] of Object.entries(fields)) c.header(k, v);
 }
 
-/** Per client IP (`CF-Connecting-IP`, IPv6 by /64; `X-Forwarded-For` is never read). */
-export const rateLimit = (name: Limited) =>
+/**
+ * Per client IP (`CF-Connecting-IP`, IPv6 by /64; `X-Forwarded-For` is never read), with the
+ * budget `RATE_LIMIT_<name>`. `bucket` gives a route that shares a budget its own count.
+ */
+export const rateLimit = (name: Limited, bucket = name.toLowerCase()) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const ip = c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null;
-    await enforce(c, name.toLowerCase(), `ip:${ipBucket(ip)}`, c.var.config[`RATE_LIMIT_${name}`]);
+    await enforce(c, bucket, `ip:${ipBucket(ip)}`, c.var.config[`RATE_LIMIT_${name}`]);
     await next();
   });

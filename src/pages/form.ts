@@ -55,6 +55,7 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
     case 'invalid_mfa_code':
     case 'invalid_passkey':
     case 'unauthorized':
+    case 'invalid_code':
     case 'mfa_already_enabled':
     case 'last_sign_in_method':
     case 'not_found':

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { emailCodePage } from '../email-code/page';
 import type { AppEnv } from '../env';
 import { limitBody } from '../middleware/json-body';
 import { clearRefreshCookie } from '../sessions/cookie';
@@ -26,6 +27,7 @@ export const pages = new Hono<AppEnv>()
   .get('/pages.js', serveScript)
   .route('/', signIn)
   .route('/', passkeySignIn)
+  .route('/', emailCodePage)
   .route('/', signUp)
   .route('/', verifyEmail)
   .route('/', resetPasswordPage)

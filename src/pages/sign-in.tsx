@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { grantFor, signInWithPassword } from '../accounts/sign-in';
 import { auditContext } from '../audit/audit';
 import { database } from '../db/client';
+import { EmailCodeLink } from '../email-code/link';
 import type { Config } from '../config';
 import type { AppEnv } from '../env';
 import { federationError, ProviderButtons } from '../federation/buttons';
@@ -55,6 +56,7 @@ function SignInForm(props: {
         <button type="submit">{t.submit}</button>
       </form>
       <PasskeySignIn config={props.config} token={props.token} returnTo={props.returnTo} autofill />
+      <EmailCodeLink returnTo={props.returnTo} />
       <ProviderButtons config={props.config} returnTo={props.returnTo} />
       <p class="muted">
         <a href="/reset-password">{t.forgot}</a>
@@ -121,7 +123,7 @@ export function CodeForm(props: {
 }
 
 /** Signed in: the session cookie, then on to where the sign-in was meant to lead. */
-function signedIn(c: Context<AppEnv>, grant: SessionGrant, now: number, to: string) {
+export function signedIn(c: Context<AppEnv>, grant: SessionGrant, now: number, to: string) {
   setSessionCookie(c, grant, now);
   return c.redirect(to, 303);
 }

@@ -43,6 +43,19 @@ export const strings = {
     recoverySubmit: 'Use recovery code',
     restart: 'Start over',
   },
+  emailCode: {
+    link: 'Email me a code instead',
+    title: 'Sign in with a code',
+    intro: 'Enter your email and we will send you a 6-digit code to sign in with.',
+    email: 'Email',
+    send: 'Email me a code',
+    sentTitle: 'Check your email',
+    sent: 'If {email} has an account with a confirmed address, a 6-digit code is on its way. It works once, within {minutes} minutes.',
+    code: 'Code',
+    submit: 'Sign in',
+    again: 'Send a new code',
+    password: 'Use your password instead',
+  },
   signUp: {
     title: 'Create an account',
     name: 'Name (optional)',
@@ -155,6 +168,8 @@ export const strings = {
     invalid_mfa_code: 'That code is not right. Check the time on your phone and try again.',
     unauthorized: 'Your session has ended. Sign in again.',
     invalid_passkey: 'That passkey could not be used here. Try again, or sign in another way.',
+    invalid_code:
+      'That code is not right, was used already, or has expired. Check the newest email, or send a new code.',
     account_locked:
       'Too many failed attempts. Try again in {minutes} minutes, or reset your password.',
     account_disabled: 'This account is disabled.',

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { registerAccount } from '../accounts/register';
-import { signInWithPassword } from '../accounts/sign-in';
+import type { Context } from 'hono';
+import { signInWithPassword, type SignIn } from '../accounts/sign-in';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { MFA_TOKEN_TTL_SECONDS } from '../mfa/challenge';
 import { rateLimit } from '../middleware/rate-limit';
@@ -10,9 +12,21 @@ import { respondWithTokens, tokenResponse } from '../sessions/grant';
 import { nameField, toUserObject, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 
-const mfaRequired = z
+export const mfaRequired = z
   .object({ mfa_required: z.literal(true), mfa_token: z.string(), expires_in: z.number().int() })
   .openapi('MfaRequired');
+
+/** The answer of a first sign-in step: the token response, or `mfa_required` (API.md). */
+export function signInAnswer(c: Context<AppEnv>, result: SignIn) {
+  if (result.kind === 'session') {
+    return respondWithTokens(c, result.grant, result.now, result.persisting);
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.json(
+    { mfa_required: true as const, mfa_token: result.mfaToken, expires_in: MFA_TOKEN_TTL_SECONDS },
+    200,
+  );
+}
 
 export const auth = createRouter()
   .openapi(
@@ -61,18 +75,6 @@ export const auth = createRouter()
     }),
     async (c) => {
       const { email, password } = c.req.valid('json');
-      const result = await signInWithPassword(c, email, password);
-      if (result.kind === 'session') {
-        return respondWithTokens(c, result.grant, result.now, result.persisting);
-      }
-      c.header('Cache-Control', 'no-store');
-      return c.json(
-        {
-          mfa_required: true as const,
-          mfa_token: result.mfaToken,
-          expires_in: MFA_TOKEN_TTL_SECONDS,
-        },
-        200,
-      );
+      return signInAnswer(c, await signInWithPassword(c, email, password));
     },
   );

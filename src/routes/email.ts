@@ -12,10 +12,12 @@ import { toUserObject, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 
 const tokenField = z.string().max(256);
-const accepted = { description: 'Accepted (always, whether or not the address has an account)' };
-const ACCEPTED_BODY = { status: 'accepted' } as const;
+export const accepted = {
+  description: 'Accepted (always, whether or not the address has an account)',
+};
+export const ACCEPTED_BODY = { status: 'accepted' } as const;
 // Any string: an address that is not valid gets the same 202 (and no mail) as an unknown one.
-const emailOnly = jsonBody(z.object({ email: z.string().max(320) }));
+export const emailOnly = jsonBody(z.object({ email: z.string().max(320) }));
 
 export const email = createRouter()
   .openapi(

@@ -216,6 +216,10 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signUp: (input) => call<User>('/auth/register', input),
     signIn: (input) => signInWith('/auth/login', input),
     verifyMfa: (mfaToken, code) => signInWith('/auth/mfa/verify', { mfa_token: mfaToken, code }),
+    async sendEmailCode(email) {
+      await call('/auth/email-code/send', { email });
+    },
+    verifyEmailCode: (email, code) => signInWith('/auth/email-code/verify', { email, code }),
     signInWith,
     providerSignInUrl(provider, { returnTo } = {}) {
       const back = returnTo ?? (typeof location === 'undefined' ? undefined : location.href);

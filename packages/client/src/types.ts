@@ -60,8 +60,19 @@ export interface AuthClient {
   signIn(input: { email: string; password: string }): Promise<SignInResult>;
   verifyMfa(mfaToken: string, code: string): Promise<SignInResult>;
   /**
-   * Any route that answers a token response or `mfa_required`, for the sign-in methods of later
-   * issues: `signInWith('/auth/passkey/verify', { response })`.
+   * Mails a one-time 6-digit sign-in code to the address. Resolves the same way whether or not
+   * the address has an account; `AuthError` `rate_limited` (429) when asked too often.
+   */
+  sendEmailCode(email: string): Promise<void>;
+  /**
+   * Signs in with the mailed code, like `signIn`: the second step when two-factor is on. A
+   * wrong, used or expired code is `AuthError` `invalid_code` (401), a locked address
+   * `account_locked` (423).
+   */
+  verifyEmailCode(email: string, code: string): Promise<SignInResult>;
+  /**
+   * Any route that answers a token response or `mfa_required`, for sign-in methods this client
+   * has no helper for yet: `signInWith('/auth/passkey/verify', { response })`.
    */
   signInWith(path: string, body: object): Promise<SignInResult>;
   /**

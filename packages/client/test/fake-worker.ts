@@ -9,6 +9,8 @@ type RefreshToken = { sid: string; usedAt?: number; successor?: string };
 type Account = { id: string; email: string; password: string; name: string | null; mfa: boolean };
 
 export const ORIGIN = 'https://auth.test';
+/** The code the stand-in "mails" for sign-in with an email code. */
+export const EMAIL_CODE = '042137';
 
 export function fakeWorker({ ttl = 900, grace = 10 } = {}) {
   let serial = 0;
@@ -18,6 +20,7 @@ export function fakeWorker({ ttl = 900, grace = 10 } = {}) {
   const accessTokens = new Map<string, { sid: string; exp: number }>();
   const sessions = new Map<string, { userId: string; revoked: boolean }>();
   const challenges = new Map<string, string>();
+  const emailCodes = new Map<string, string>();
   const failures = new Map<string, Failure[]>();
   const jar = { refresh: undefined as string | undefined };
   const stats = { refreshes: 0, rotations: 0, graceAnswers: 0, reused: 0 };
@@ -136,6 +139,23 @@ export function fakeWorker({ ttl = 900, grace = 10 } = {}) {
       if (!userId || body.code !== '123456') return problem(401, 'invalid_mfa_code');
       challenges.delete(body.mfa_token);
       return open(userId);
+    }
+    if (path === '/auth/email-code/send') {
+      if (accounts.has(body.email)) emailCodes.set(body.email, EMAIL_CODE);
+      return json(202, { status: 'accepted' });
+    }
+    if (path === '/auth/email-code/verify') {
+      const account = accounts.get(body.email);
+      if (!account || emailCodes.get(body.email) !== body.code) {
+        return problem(401, 'invalid_code');
+      }
+      emailCodes.delete(body.email);
+      if (account.mfa) {
+        const mfaToken = id('mfa');
+        challenges.set(mfaToken, account.id);
+        return json(200, { mfa_required: true, mfa_token: mfaToken, expires_in: 300 });
+      }
+      return open(account.id);
     }
     if (path === '/auth/refresh') return refresh(body, cookie);
     if (path === '/auth/logout') {

@@ -1,0 +1,67 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { rateLimit } from '../middleware/rate-limit';
+import { createRouter } from '../router';
+import { mfaRequired, signInAnswer } from '../routes/auth';
+import { ACCEPTED_BODY, accepted, emailOnly } from '../routes/email';
+import { jsonBody, problem } from '../routes/openapi';
+import { tokenResponse } from '../sessions/grant';
+import { sendEmailCode, signInWithEmailCode } from './sign-in';
+
+const tags = ['Sign-in with an email code'];
+
+/**
+ * Mailing a code shares forgot-password's per-IP budget (RATE_LIMIT_FORGOT_PASSWORD: both mail
+ * a way in to whoever asks) with a count of its own; checking one is a sign-in, under the
+ * login's budget and the lockout.
+ */
+export const sendLimit = rateLimit('FORGOT_PASSWORD', 'email_code');
+export const verifyLimit = rateLimit('LOGIN');
+
+export const emailCodeApi = createRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/email-code/send',
+      tags,
+      summary: 'Mail a one-time 6-digit sign-in code (10 minutes, 5 attempts)',
+      middleware: sendLimit,
+      request: emailOnly,
+      responses: { 202: accepted, 429: problem },
+    }),
+    (c) => {
+      sendEmailCode(c, c.req.valid('json').email);
+      return c.json(ACCEPTED_BODY, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/email-code/verify',
+      tags,
+      summary: 'Sign in with the mailed code',
+      middleware: verifyLimit,
+      request: jsonBody(
+        z.object({
+          email: z.string().max(320),
+          code: z.string().max(64).openapi({
+            description: 'The 6 digits from the mail, as a string (leading zeros count)',
+          }),
+        }),
+      ),
+      responses: {
+        200: {
+          description: 'Signed in, or the second factor is needed (mfa_required)',
+          content: { 'application/json': { schema: z.union([tokenResponse, mfaRequired]) } },
+        },
+        401: problem,
+        403: problem,
+        422: problem,
+        423: problem,
+        429: problem,
+      },
+    }),
+    async (c) => {
+      const { email, code } = c.req.valid('json');
+      return signInAnswer(c, await signInWithEmailCode(c, email, code));
+    },
+  );
