@@ -34,6 +34,7 @@ import { example } from './phases/example.mjs';
 import { federation } from './phases/federation.mjs';
 import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
+import { passkeys } from './phases/passkeys.mjs';
 import { realClients } from './phases/real-clients.mjs';
 import { rotation } from './phases/rotation.mjs';
 import { viteApp } from './phases/vite-app.mjs';
@@ -51,6 +52,7 @@ const PHASES = [
   'real-clients',
   'pages',
   'federation',
+  'passkeys',
   'rotation',
   'breached',
   'example-types',
@@ -257,6 +259,14 @@ try {
       'federation: a certified OP, GitHub and forged ID tokens, in Chromium and over HTTP',
       150_000,
       () => federation(ctx),
+    );
+  }
+
+  if (wanted('passkeys')) {
+    await phase(
+      'passkeys: a virtual authenticator in Chromium, on /sign-in and /account, and refusals',
+      150_000,
+      () => passkeys(ctx),
     );
   }
 

@@ -40,7 +40,9 @@ export async function hermeticContext(instance, options = {}) {
   const blocked = new Set();
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    if (LOOPBACK.has(url.hostname) || url.protocol === 'data:') return route.continue();
+    // Chromium resolves *.localhost to loopback itself (RFC 6761), never through DNS.
+    const loopback = LOOPBACK.has(url.hostname) || url.hostname.endsWith('.localhost');
+    if (loopback || url.protocol === 'data:') return route.continue();
     blocked.add(url.origin);
     return route.abort('blockedbyclient');
   });

@@ -71,9 +71,9 @@ export async function accountOf(worker, email, read = d1Rows) {
 // spends its state, which is the point.
 const WRITTEN = ['users', 'identities', 'sessions', 'refresh_tokens', 'mfa_challenges'];
 
-/** Row counts of the tables a sign-in writes, and the audit events by type. */
-export async function d1Snapshot(worker) {
-  const counts = WRITTEN.map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`);
+/** Row counts of the tables a sign-in writes (and `extra` ones), and the audit events by type. */
+export async function d1Snapshot(worker, extra = []) {
+  const counts = [...WRITTEN, ...extra].map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`);
   const audit = `(SELECT json_group_object(type, n) FROM
     (SELECT type, COUNT(*) AS n FROM audit_events GROUP BY type)) AS audit`;
   const [row] = await d1Rows(worker, `SELECT ${[...counts, audit].join(', ')}`);
@@ -93,7 +93,7 @@ export function expectWritten(before, after, changes = {}) {
   assert.deepEqual(diff, changes, 'rows written (table: rows added)');
   return Object.keys(diff).length
     ? Object.entries(diff)
-        .map(([k, v]) => `${k} +${v}`)
+        .map(([k, v]) => `${k} ${v > 0 ? '+' : ''}${v}`)
         .join(', ')
     : 'nothing written';
 }
