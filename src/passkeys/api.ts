@@ -16,6 +16,11 @@ import {
 import { deletePasskey, passkeysOf, renamePasskey, toPasskeyObject } from './store';
 
 const tags = ['Passkeys'];
+/**
+ * The options routes count apart from sign-ins (with the same limit): /sign-in fetches options
+ * for the email field's autofill on every view, which must not use up a client's login budget.
+ */
+export const OPTIONS_BUCKET = 'passkey_options';
 // The browser's PublicKeyCredential.toJSON(): base64url fields, bounded; the ceremony checks
 // decide the rest (unknown members are dropped).
 const b64url = (max: number) =>
@@ -74,7 +79,7 @@ export const passkeysApi = createRouter()
       path: '/auth/passkey/options',
       tags,
       summary: 'WebAuthn request options for a passkey sign-in (email optional)',
-      middleware: rateLimit('LOGIN'),
+      middleware: rateLimit('LOGIN', OPTIONS_BUCKET),
       request: jsonBody(z.object({ email: z.string().max(320).optional() }), false),
       responses: { 200: options('PublicKeyCredentialRequestOptionsJSON'), 429: problem },
     }),
@@ -113,7 +118,7 @@ export const passkeysApi = createRouter()
       summary: 'WebAuthn creation options to register a passkey',
       ...bearer,
       // Each writes a challenge row: bounded per client like the sign-in options.
-      middleware: [requireAuth, rateLimit('LOGIN')] as const,
+      middleware: [requireAuth, rateLimit('LOGIN', OPTIONS_BUCKET)] as const,
       responses: { 200: options('PublicKeyCredentialCreationOptionsJSON'), 401: problem },
     }),
     async (c) => {

@@ -324,19 +324,32 @@ export async function signInWithPasskey(
     await db.batch([clearFailures]);
     throw new ApiError('email_not_verified', 'Confirm your email address first.');
   }
-  const session = await openSession(db, config, user.id, clientMeta(c), now);
-  const persisting = db.batch([
-    db
-      .update(passkeys)
-      .set({ signCount: asserted.signCount, backedUp: asserted.backedUp, lastUsedAt: now })
-      .where(eq(passkeys.id, passkey.id)),
-    ...session.statements,
-    clearFailures,
-    auditEvent(db, ctx, 'passkey.used', user.id, { passkey_id: passkey.id }),
-    auditEvent(db, ctx, 'login.succeeded', user.id, {
-      session_id: session.sessionId,
-      via: 'passkey',
-    }),
-  ]);
+  // The counter moves by compare-and-set on the value read above, and the session opens only if
+  // it did (changes()): of two parallel assertions carrying the same counter, one signs in. An
+  // authenticator that keeps 0 cannot tell its uses apart, so both of its go through.
+  const moved = sql`changes() = 1`;
+  const session = await openSession(db, config, user.id, clientMeta(c), now, moved);
+  const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
+  const persisting = db
+    .batch([
+      db
+        .update(passkeys)
+        .set({ signCount: asserted.signCount, backedUp: asserted.backedUp, lastUsedAt: now })
+        .where(and(eq(passkeys.id, passkey.id), eq(passkeys.signCount, passkey.signCount))),
+      ...session.statements,
+      clearFailuresStatement(db, user.email, now, opened),
+      auditEvent(db, ctx, 'passkey.used', user.id, { passkey_id: passkey.id }, opened),
+      auditEvent(
+        db,
+        ctx,
+        'login.succeeded',
+        user.id,
+        { session_id: session.sessionId, via: 'passkey' },
+        opened,
+      ),
+    ])
+    .then(([, inserted]) => {
+      if ((inserted as D1Result).meta.changes !== 1) throw refused('counter raced');
+    });
   return { kind: 'session', grant: grantFor(user, session), persisting, now };
 }

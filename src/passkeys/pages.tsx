@@ -16,7 +16,7 @@ import { pageSession } from '../pages/session';
 import { strings } from '../pages/strings';
 import { setSessionCookie } from '../sessions/grant';
 import { nameField } from '../users/users';
-import { authenticationResponse, registrationResponse } from './api';
+import { authenticationResponse, OPTIONS_BUCKET, registrationResponse } from './api';
 import {
   authenticationOptions,
   passkeysUsable,
@@ -79,7 +79,7 @@ export function PasskeySignIn(props: {
 
 /** /sign-in/passkey: the options for the script, then the answer as a form post. */
 export const passkeySignIn = new Hono<AppEnv>()
-  .post('/sign-in/passkey/options', limitBody, rateLimit('LOGIN'), async (c) => {
+  .post('/sign-in/passkey/options', limitBody, rateLimit('LOGIN', OPTIONS_BUCKET), async (c) => {
     const form = await c.req.parseBody();
     if (!(await isOwnForm(c, form._csrf))) throw new ApiError('csrf_rejected');
     c.header('Cache-Control', 'no-store');
@@ -182,7 +182,7 @@ export const passkeysSection = {
     render: (view: AccountView) => <Passkeys view={view} />,
   },
   routes: new Hono<AppEnv>()
-    .post('/account/passkeys/options', limitBody, rateLimit('LOGIN'), async (c) => {
+    .post('/account/passkeys/options', limitBody, rateLimit('LOGIN', OPTIONS_BUCKET), async (c) => {
       const session = await pageSession(c);
       if (!session) throw new ApiError('unauthorized', 'Sign in first.');
       const form = await c.req.parseBody();

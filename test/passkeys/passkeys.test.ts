@@ -270,6 +270,22 @@ describe('signing in with a passkey', () => {
     expect(await sessionsOf(user.id)).toBe(before + 1);
   });
 
+  it('of two parallel assertions with the same counter (a cloned key), one signs in', async () => {
+    const { authenticator, user } = await withPasskey();
+    const [a, b] = await Promise.all([requestOptions(), requestOptions()]);
+    const first = await authenticator.get(a, undefined, { signCount: 5 });
+    const second = await authenticator.get(b, undefined, { signCount: 5 });
+    const before = await sessionsOf(user.id);
+    const results = await Promise.all(
+      [first, second].map((response) => post('/auth/passkey/verify', { response })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    expect(await sessionsOf(user.id)).toBe(before + 1);
+    expect(await countRows('audit_events', "type = 'passkey.used' AND user_id = ?", user.id)).toBe(
+      1,
+    );
+  });
+
   it('refuses a challenge handed out for registration, and an expired one', async () => {
     const { authenticator, tokens } = await withPasskey();
     const registration = await creationOptions(tokens.access_token);
@@ -417,5 +433,19 @@ describe('renaming and deleting passkeys', () => {
       withBearer(account.tokens.access_token, { method: 'DELETE' }),
     );
     await expectProblem(last, 409, 'last_sign_in_method');
+  });
+});
+
+describe('rate limits', () => {
+  it('counts options apart from sign-ins, with the login limit', async () => {
+    const tight = { RATE_LIMIT_LOGIN: '2/60' };
+    const headers = { 'CF-Connecting-IP': `203.0.113.${Math.floor(Math.random() * 250)}` };
+    const options = () => call('/auth/passkey/options', { method: 'POST', headers }, tight);
+    expect((await options()).status).toBe(200);
+    expect((await options()).status).toBe(200);
+    await expectProblem(await options(), 429, 'rate_limited');
+    // The login budget of this client is untouched.
+    const login = json({ email: 'nobody@example.com', password: 'wrong password, wrong' }, headers);
+    expect((await call('/auth/login', login, tight)).status).toBe(401);
   });
 });
