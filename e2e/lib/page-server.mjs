@@ -1,12 +1,13 @@
-// Serves the test client page (e2e/pages/client.html) on 127.0.0.1:<port>, in this process.
+// Serves one HTML page on 127.0.0.1:<port>, in this process: by default the test client page
+// (e2e/pages/client.html).
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { root } from './harness.mjs';
 
-const page = readFileSync(join(root, 'e2e/pages/client.html'));
+const clientPage = readFileSync(join(root, 'e2e/pages/client.html'));
 
-export function servePage(port) {
+export function servePage(port, page = clientPage) {
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     if (req.method === 'GET' && (path === '/' || path === '/index.html')) {
@@ -24,6 +25,7 @@ export function servePage(port) {
     server.on('error', reject);
     server.listen(port, '127.0.0.1', () =>
       resolve({
+        port,
         origin: `http://127.0.0.1:${port}`,
         close: () =>
           new Promise((r) => {

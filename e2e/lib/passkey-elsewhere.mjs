@@ -3,7 +3,7 @@
 // relaying phisher would) and gives back what the worker's /auth/passkey/verify takes. Served on
 // 127.0.0.1:<port> and reached as http://localhost:<port> (same site as the worker, another
 // origin) or http://<name>.localhost:<port> (Chromium resolves *.localhost to loopback itself).
-import { createServer } from 'node:http';
+import { servePage } from './page-server.mjs';
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Somewhere else</title></head>
@@ -19,31 +19,7 @@ window.assertWith = async (options) => {
 };
 </script></body></html>`;
 
-export function serveElsewhere(port) {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && new URL(req.url, 'http://x').pathname === '/') {
-      res.writeHead(200, {
-        'Content-Type': 'text/html; charset=utf-8',
-        'Cache-Control': 'no-store',
-      });
-      res.end(PAGE);
-    } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found');
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.on('error', reject);
-    server.listen(port, '127.0.0.1', () =>
-      resolve({
-        port,
-        origin: (host) => `http://${host}:${port}`,
-        close: () =>
-          new Promise((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      }),
-    );
-  });
+export async function serveElsewhere(port) {
+  const served = await servePage(port, PAGE);
+  return { ...served, origin: (host) => `http://${host}:${port}` };
 }
