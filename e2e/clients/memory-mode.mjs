@@ -5,6 +5,7 @@
 //   stdout: what it saw, as JSON, for e2e/phases/client-node.mjs to judge
 import { readFileSync } from 'node:fs';
 import { createAuthClient } from '@edge-auth/client';
+import { mailTo } from '../lib/flows.mjs';
 import { totpCodes } from '../lib/totp.mjs';
 import { Authenticator } from '../../test/passkeys/authenticator.mjs';
 
@@ -129,6 +130,14 @@ globalThis.navigator = {
       asCredential(await authenticator.get({ challenge: b64(publicKey.challenge) })),
   },
 };
+// A passkey needs a confirmed address: the admin confirms it through the mailed link.
+const confirmation = await mailTo(base, admin.email, /confirm/i);
+const link = confirmation.text.match(/https?:\/\/\S+verify-email\?token=([\w-]+)/);
+await fetch(`${base}/auth/email/verify`, {
+  method: 'POST',
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ token: link[1] }),
+});
 const owner = client().auth;
 await owner.signIn(admin);
 const created = await owner.registerPasskey({ name: 'Node key' });

@@ -2,13 +2,20 @@
 // sign-in writes (with the passkeys table), the audit trail and the worker's log of refusals.
 import assert from 'node:assert/strict';
 import { d1Rows, d1Snapshot } from './d1.mjs';
+import { mailTo, verificationToken } from './flows.mjs';
 import { sleep, waitFor } from './harness.mjs';
 import { PASSWORD, client, expectStatus, uniqueEmail } from './http.mjs';
 
-/** A new password account, made over the API: { email, id }. */
+/**
+ * A new password account, made over the API, its address confirmed through the mailed link (a
+ * passkey can be added only then): { email, id }.
+ */
 export async function passwordUser(s, label) {
   const email = uniqueEmail(label);
-  const res = await client(s.direct).post('/auth/register', { email, password: PASSWORD });
+  const api = client(s.direct);
+  const res = await api.post('/auth/register', { email, password: PASSWORD });
+  const token = verificationToken(await mailTo(s.direct, email, /confirm/i), s.base);
+  expectStatus(await api.post('/auth/email/verify', { token }), 200);
   return { email, id: expectStatus(res, 201).body.id };
 }
 

@@ -229,13 +229,13 @@ export const fixtures = {
   'POST /users/me/passkeys/options': {
     status: 200,
     check: (res) => assert.equal(res.body?.authenticatorSelection?.userVerification, 'required'),
-    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+    call: async (s) => ({ bearer: (await s.confirmedUser('pk')).access_token }),
   },
   'POST /users/me/passkeys': {
     status: 201,
     check: (res) => assert.equal(res.body?.name, 'Laptop', res.text),
     call: async (s) => {
-      const user = await s.signedIn('pk');
+      const user = await s.confirmedUser('pk');
       const options = await s.post('/users/me/passkeys/options', { bearer: user.access_token });
       const created = await new Authenticator(s.base).create(expectStatus(options, 200).body);
       return { bearer: user.access_token, json: { response: created.json, name: 'Laptop' } };
@@ -359,9 +359,16 @@ export function fixtureKit({ base, appUrl, persistTo, github }) {
       return { ...user, identityId: identity.id };
     },
     base,
+    /** A signed-in user whose address is confirmed through the mailed link. */
+    async confirmedUser(label) {
+      const user = await s.signedIn(label);
+      const token = verificationToken(await s.mail(user.email, /confirm/i), appUrl);
+      expectStatus(await s.post('/auth/email/verify', { json: { token } }), 200);
+      return user;
+    },
     /** A signed-in user with a passkey on a software authenticator: { ...signedIn, passkeyId }. */
     async passkeyUser() {
-      const user = await s.signedIn('pk');
+      const user = await s.confirmedUser('pk');
       const authenticator = new Authenticator(base);
       const options = await s.post('/users/me/passkeys/options', { bearer: user.access_token });
       const created = await authenticator.create(expectStatus(options, 200).body);

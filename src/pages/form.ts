@@ -52,6 +52,7 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
     case 'invalid_current_password':
     case 'account_disabled':
     case 'email_not_verified':
+    case 'recent_sign_in_required':
     case 'invalid_mfa_code':
     case 'invalid_passkey':
     case 'unauthorized':

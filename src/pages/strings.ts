@@ -161,12 +161,17 @@ export const strings = {
     signIn: 'Sign in with a passkey',
     failed: 'The passkey did not work. Try again, or use another way to sign in.',
     needsScript: 'Adding a passkey needs JavaScript.',
+    confirmFirst: 'Confirm your email address (the link we sent you) before adding a passkey.',
+    signInAgain:
+      'To add a passkey, sign in again: for your safety it needs a sign-in within the last 10 minutes.',
   },
   errors: {
     invalid_credentials: 'Wrong email or password.',
     invalid_current_password: 'Your current password is not correct.',
     invalid_mfa_code: 'That code is not right. Check the time on your phone and try again.',
     unauthorized: 'Your session has ended. Sign in again.',
+    recent_sign_in_required:
+      'For your safety, adding a passkey needs a recent sign-in: sign out, sign in again, then add it within 10 minutes.',
     invalid_passkey: 'That passkey could not be used here. Try again, or sign in another way.',
     invalid_code:
       'That code is not right, was used already, or has expired. Check the newest email, or send a new code.',

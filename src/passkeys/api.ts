@@ -115,16 +115,21 @@ export const passkeysApi = createRouter()
       method: 'post',
       path: '/users/me/passkeys/options',
       tags,
-      summary: 'WebAuthn creation options to register a passkey',
+      summary:
+        'WebAuthn creation options to register a passkey (a confirmed email and a sign-in within 10 minutes)',
       ...bearer,
       // Each writes a challenge row: bounded per client like the sign-in options.
       middleware: [requireAuth, rateLimit('LOGIN', OPTIONS_BUCKET)] as const,
-      responses: { 200: options('PublicKeyCredentialCreationOptionsJSON'), 401: problem },
+      responses: {
+        200: options('PublicKeyCredentialCreationOptionsJSON'),
+        401: problem,
+        403: problem,
+      },
     }),
     async (c) => {
       const user = await signedInUser(c);
       c.header('Cache-Control', 'no-store');
-      return c.json(await registrationOptions(c, user), 200);
+      return c.json(await registrationOptions(c, user, c.var.auth.sid), 200);
     },
   )
   .openapi(
@@ -135,12 +140,18 @@ export const passkeysApi = createRouter()
       summary: 'Register a passkey (the browser attestation); the user is mailed a notice',
       ...bearer,
       request: jsonBody(z.object({ response: registrationResponse, name: nameField.optional() })),
-      responses: { 201: json(passkey, 'Registered'), 400: problem, 401: problem, 422: problem },
+      responses: {
+        201: json(passkey, 'Registered'),
+        400: problem,
+        401: problem,
+        403: problem,
+        422: problem,
+      },
     }),
     async (c) => {
       const user = await signedInUser(c);
       const { response, name } = c.req.valid('json');
-      const row = await registerPasskey(c, user, response, name);
+      const row = await registerPasskey(c, user, c.var.auth.sid, response, name);
       sendLater(c, templates.passkeyAdded(user.email, c.var.config.PRODUCT_NAME, row.name));
       return c.json(toPasskeyObject(row), 201);
     },

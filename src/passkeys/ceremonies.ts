@@ -11,7 +11,13 @@ import { auditContext, auditEvent } from '../audit/audit';
 import type { Config } from '../config';
 import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import { database } from '../db/client';
-import { passkeys, webauthnChallenges, type PasskeyRow, type UserRow } from '../db/schema';
+import {
+  passkeys,
+  sessions,
+  webauthnChallenges,
+  type PasskeyRow,
+  type UserRow,
+} from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { canonicalEmail } from '../policy/email';
@@ -117,8 +123,34 @@ const transportsOf = (row: PasskeyRow): string[] => {
   }
 };
 
+/** How recent a sign-in must be to add a passkey (a new way in that outlives password resets). */
+export const RECENT_SIGN_IN_SECONDS = 600;
+
+/**
+ * Who may add a passkey: an account whose address is confirmed (else whoever registered someone
+ * else's address first could plant a passkey before the owner ever resets the password: THREATS
+ * K8), in a session signed in within RECENT_SIGN_IN_SECONDS (a leaked access token or an old
+ * session is not enough to plant a permanent way in: THREATS H7).
+ */
+export async function assertMayAddPasskey(c: Context<AppEnv>, user: UserRow, sessionId: string) {
+  if (user.emailVerifiedAt === null) {
+    throw new ApiError('email_not_verified', 'Confirm your email address before adding a passkey.');
+  }
+  const [session] = await database(c.env.DB)
+    .select({ createdAt: sessions.createdAt })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, user.id)));
+  if (!session || session.createdAt < Date.now() - RECENT_SIGN_IN_SECONDS * 1000) {
+    throw new ApiError(
+      'recent_sign_in_required',
+      `Adding a passkey needs a sign-in within the last ${RECENT_SIGN_IN_SECONDS / 60} minutes: sign in again.`,
+    );
+  }
+}
+
 /** PublicKeyCredentialCreationOptionsJSON for the signed-in user. */
-export async function registrationOptions(c: Context<AppEnv>, user: UserRow) {
+export async function registrationOptions(c: Context<AppEnv>, user: UserRow, sessionId: string) {
+  await assertMayAddPasskey(c, user, sessionId);
   const rp = relyingParty(c.var.config);
   const existing = await passkeysOf(c, user.id);
   return {
@@ -153,9 +185,11 @@ export type RegistrationResponse = {
 export async function registerPasskey(
   c: Context<AppEnv>,
   user: UserRow,
+  sessionId: string,
   credential: RegistrationResponse,
   name: string | undefined,
 ): Promise<PasskeyRow> {
+  await assertMayAddPasskey(c, user, sessionId);
   const db = database(c.env.DB);
   const ctx = auditContext(c);
   const rp = relyingParty(c.var.config);
@@ -165,7 +199,7 @@ export async function registerPasskey(
     const { challenge } = checkClientData(expected, credential.response.clientDataJSON);
     const bound = await spendChallenge(c, 'register', challenge);
     if (bound.userId !== user.id) throw new WebAuthnRefusal('challenge of another user');
-    attested = readAttestation(rp, credential.response.attestationObject, credential.id);
+    attested = await readAttestation(rp, credential.response.attestationObject, credential.id);
   } catch (err) {
     if (!(err instanceof WebAuthnRefusal)) throw err;
     c.var.log.warn('passkey registration refused', { reason: err.message });
@@ -268,6 +302,14 @@ export async function signInWithPasskey(
     }
   } catch (err) {
     if (!(err instanceof WebAuthnRefusal)) throw err;
+    // Refused before any account's attempt was claimed: audited all the same (THREATS K9),
+    // under the credential's owner when it names a known one.
+    await db.batch([
+      auditEvent(db, ctx, 'passkey.refused', found?.userId ?? null, {
+        passkey_id: found?.id ?? null,
+        reason: err.message,
+      }),
+    ]);
     throw refused(err.message);
   }
   const passkey = found;

@@ -20,6 +20,7 @@ import { authenticationResponse, OPTIONS_BUCKET, registrationResponse } from './
 import {
   authenticationOptions,
   passkeysUsable,
+  RECENT_SIGN_IN_SECONDS,
   registerPasskey,
   registrationOptions,
   signInWithPasskey,
@@ -101,6 +102,11 @@ export const passkeySignIn = new Hono<AppEnv>()
 /** The /account section: the user's passkeys (rename, delete) and "Add a passkey". */
 async function Passkeys({ view }: { view: AccountView }) {
   const rows = await passkeysOf(view.c, view.user.id);
+  // What assertMayAddPasskey would refuse, said before anyone tries.
+  const current = view.sessions.find((s) => s.id === view.sessionId);
+  const recent = (current?.createdAt ?? 0) >= Date.now() - RECENT_SIGN_IN_SECONDS * 1000;
+  const blocked =
+    view.user.emailVerifiedAt === null ? t.confirmFirst : recent ? null : t.signInAgain;
   return (
     <>
       <h2 id="passkeys-title">{t.title}</h2>
@@ -144,10 +150,11 @@ async function Passkeys({ view }: { view: AccountView }) {
           </li>
         ))}
       </ul>
+      {blocked ? <p class="muted">{blocked}</p> : null}
       <form
         method="post"
         action="/account/passkeys"
-        data-passkey="register"
+        data-passkey={blocked ? undefined : 'register'}
         data-options="/account/passkeys/options"
         hidden
       >
@@ -188,10 +195,10 @@ export const passkeysSection = {
       const form = await c.req.parseBody();
       if (!(await isOwnForm(c, form._csrf))) throw new ApiError('csrf_rejected');
       c.header('Cache-Control', 'no-store');
-      return c.json(await registrationOptions(c, session.user));
+      return c.json(await registrationOptions(c, session.user, session.sessionId));
     })
     .post('/account/passkeys', limitBody, (c) =>
-      accountAction(c, 'passkeys', async ({ user }) => {
+      accountAction(c, 'passkeys', async ({ user, sessionId }) => {
         const input = await parseForm(
           c,
           z.object({
@@ -199,7 +206,13 @@ export const passkeysSection = {
             name: z.literal('').or(nameField).optional(),
           }),
         );
-        const row = await registerPasskey(c, user, input.response, input.name || undefined);
+        const row = await registerPasskey(
+          c,
+          user,
+          sessionId,
+          input.response,
+          input.name || undefined,
+        );
         sendLater(c, templates.passkeyAdded(user.email, c.var.config.PRODUCT_NAME, row.name));
         return 'passkey';
       }),

@@ -64,7 +64,9 @@ export function checkClientData(expected: Expected, clientDataJSON: string) {
     return refuse('clientDataJSON is not valid');
   }
   if (data.type !== expected.type) refuse('wrong ceremony type');
-  if (!expected.origins.includes(data.origin)) refuse(`origin not allowed: ${data.origin}`);
+  if (!expected.origins.includes(data.origin)) {
+    refuse(`origin not allowed: ${data.origin.slice(0, 100)}`);
+  }
   if (data.crossOrigin) refuse('cross-origin frame');
   return { challenge: b64url(data.challenge), bytes };
 }
@@ -97,11 +99,11 @@ export type NewCredential = {
 };
 
 /** A registration's attestation object, after its client data was checked (§7.1 steps 12-26). */
-export function readAttestation(
+export async function readAttestation(
   rp: RelyingParty,
   attestationObject: string,
   claimedId: string,
-): NewCredential {
+): Promise<NewCredential> {
   const raw = decode('attestationObject', attestationObject);
   let parsed;
   let authData: unknown;
@@ -119,6 +121,8 @@ export function readAttestation(
   if (credential.id.length > 1023) refuse('credential id too long');
   if (credentialId !== claimedId) refuse('credential id differs from the response id');
   const { jwk, algorithm } = toJwk(credential.publicKey);
+  // A key WebCrypto will not take (a point off the curve) is refused now, not at every sign-in.
+  await importVerifyKey({ publicKey: jwk, algorithm });
   return {
     credentialId,
     publicKey: jwk,
@@ -170,7 +174,9 @@ function toJwk(key: COSEPublicKey): { jwk: JsonWebKey; algorithm: number } {
     }
     if (algorithm === coseAlgorithmRS256 && type === COSEKeyType.RSA) {
       const rsa = key.rsa();
-      if (rsa.n.toString(2).length < 2048) refuse('RSA key shorter than 2048 bits');
+      const bits = rsa.n.toString(2).length;
+      if (bits < 2048 || bits > 4096) refuse('RSA key not 2048 to 4096 bits');
+      if (rsa.e !== 65537n) refuse('RSA exponent other than 65537');
       return { jwk: { kty: 'RSA', n: bigB64url(rsa.n), e: bigB64url(rsa.e) }, algorithm };
     }
   } catch (err) {
@@ -219,6 +225,15 @@ export function derToRaw(der: Uint8Array): Uint8Array {
 
 export type StoredKey = { publicKey: JsonWebKey; algorithm: number };
 
+async function importVerifyKey(key: StoredKey): Promise<CryptoKey> {
+  const importAs = IMPORT[key.algorithm] ?? refuse('algorithm unknown');
+  try {
+    return await crypto.subtle.importKey('jwk', key.publicKey, importAs, false, ['verify']);
+  } catch {
+    return refuse('public key not accepted by WebCrypto');
+  }
+}
+
 /** §7.2 steps 15-21: the assertion's authenticator data, then its signature with the stored key. */
 export async function checkAssertion(
   rp: RelyingParty,
@@ -236,14 +251,18 @@ export async function checkAssertion(
   }
   checkAuthenticatorData(rp, data);
   const flags = backupFlags(authenticatorData);
-  const importAs = IMPORT[key.algorithm] ?? refuse('stored algorithm unknown');
-  const cryptoKey = await crypto.subtle.importKey('jwk', key.publicKey, importAs, false, [
-    'verify',
-  ]);
+  const cryptoKey = await importVerifyKey(key);
   let signature = decode('signature', signatureB64);
   if (key.algorithm === coseAlgorithmES256) signature = derToRaw(signature);
+  // workerd throws (not false) for an Ed25519 signature of another length.
+  if (key.algorithm === coseAlgorithmEdDSA && signature.length !== 64) refuse('bad signature');
   const message = createAssertionSignatureMessage(authenticatorData, clientDataBytes);
-  const valid = await crypto.subtle.verify(VERIFY[key.algorithm]!, cryptoKey, signature, message);
+  let valid = false;
+  try {
+    valid = await crypto.subtle.verify(VERIFY[key.algorithm]!, cryptoKey, signature, message);
+  } catch {
+    // refused below: anything a client sends is a refusal, never a 500
+  }
   if (!valid) refuse('signature does not verify');
   return { signCount: data.signatureCounter, ...flags };
 }

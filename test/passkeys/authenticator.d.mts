@@ -40,6 +40,9 @@ export declare class Authenticator {
     /** A fixed credential id (base64url) for the next credential, as a hostile client could. */
     fixedId?: string,
   );
+  /** Changes the COSE public key bytes before they are attested (a broken or hostile key). */
+  tamperKey: ((cose: Uint8Array) => void) | undefined;
+  tampered(cose: Uint8Array): Uint8Array;
   /** navigator.credentials.create() with the worker's creation options. */
   create(
     options: {

@@ -140,6 +140,12 @@ export class Authenticator {
     this.rpId = rpId;
     this.fixedId = fixedId;
   }
+  /** Changes the COSE public key bytes before they are attested (a broken or hostile key). */
+  tamperKey = undefined;
+  tampered(cose) {
+    this.tamperKey?.(cose);
+    return cose;
+  }
   /** navigator.credentials.create() with the worker's creation options. */
   async create(options, knobs = {}, algorithm = 'ES256') {
     const keys = await crypto.subtle.generateKey(GENERATE[algorithm], true, ['sign', 'verify']);
@@ -156,7 +162,7 @@ export class Authenticator {
       new Uint8Array(16),
       Uint8Array.of(id.length >> 8, id.length & 255),
       id,
-      await coseKey(algorithm, keys.publicKey),
+      this.tampered(await coseKey(algorithm, keys.publicKey)),
     );
     const authData = await authenticatorData(knobs.rpId ?? this.rpId, knobs, counter, attested);
     const attestationObject = cbor(

@@ -1,5 +1,12 @@
 import { env } from 'cloudflare:workers';
-import { call, json, signedIn, withBearer, type Tokens } from '../helpers';
+import {
+  call,
+  json,
+  mailedToken,
+  signedIn as signedInUnconfirmed,
+  withBearer,
+  type Tokens,
+} from '../helpers';
 import { Authenticator, type Algorithm, type Knobs } from './authenticator.mjs';
 
 export type CreationOptions = {
@@ -12,6 +19,24 @@ export const post = (path: string, body?: unknown, token?: string) => {
   const init: RequestInit = body === undefined ? { method: 'POST' } : json(body);
   return call(path, token ? withBearer(token, init) : init);
 };
+
+/** Confirms the address through the mailed link, as its owner would (once). */
+export async function confirm(email: string) {
+  const row = await env.DB.prepare('SELECT email_verified_at AS at FROM users WHERE email = ?')
+    .bind(email)
+    .first<{ at: number | null }>();
+  if (row?.at) return;
+  const token = await mailedToken(email, 'verify-email');
+  const res = await call('/auth/email/verify', json({ token }));
+  if (res.status !== 200) throw new Error(`confirm: ${res.status} ${await res.text()}`);
+}
+
+/** A user with a confirmed address, just signed in: one who may add a passkey. */
+export async function signedIn() {
+  const account = await signedInUnconfirmed();
+  await confirm(account.email);
+  return account;
+}
 
 export async function creationOptions(token: string): Promise<CreationOptions> {
   const res = await post('/users/me/passkeys/options', undefined, token);
@@ -32,6 +57,7 @@ export async function withPasskey(
   account?: { email: string; user: { id: string }; tokens: Tokens },
 ) {
   const who = account ?? (await signedIn());
+  await confirm(who.email);
   const options = await creationOptions(who.tokens.access_token);
   const { json: response } = await authenticator.create(options, {}, algorithm);
   const res = await post('/users/me/passkeys', { response }, who.tokens.access_token);

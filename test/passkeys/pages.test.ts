@@ -4,6 +4,7 @@ import { PASSWORD, register } from '../helpers';
 import { Browser, SITE } from '../pages/browser';
 import { codeFor, enrolled } from '../totp';
 import { Authenticator } from './authenticator.mjs';
+import { confirm } from './helpers';
 
 // Passkeys need a domain for their RP id (browsers refuse an IP address), so these pages run
 // under ISSUER=https://auth.test; the tests' default ISSUER (127.0.0.1) shows no passkey UI.
@@ -11,6 +12,7 @@ const domain = { ISSUER: SITE };
 
 async function signedInBrowser(email?: string) {
   const account = email ? { email } : await register();
+  await confirm(account.email);
   const b = new Browser();
   await b.get('/sign-in', domain);
   await b.post('/sign-in', { email: account.email, password: PASSWORD }, { overrides: domain });
@@ -122,6 +124,26 @@ describe('passkeys on the pages', () => {
     expect(signedIn.b.cookies.has('__Host-refresh_token')).toBe(true);
   });
 
+  it('says why a passkey cannot be added yet: an unconfirmed address, an old sign-in', async () => {
+    const account = await register();
+    const b = new Browser();
+    await b.get('/sign-in', domain);
+    await b.post('/sign-in', { email: account.email, password: PASSWORD }, { overrides: domain });
+    const unconfirmed = await b.get('/account', domain);
+    expect(unconfirmed.text).toContain('Confirm your email address');
+    expect(unconfirmed.text).not.toContain('data-passkey="register"');
+    await confirm(account.email);
+    expect((await b.get('/account', domain)).text).toContain('data-passkey="register"');
+    await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE user_id = ?')
+      .bind(Date.now() - 601_000, account.user.id)
+      .run();
+    const old = await b.get('/account', domain);
+    expect(old.text).toContain('To add a passkey, sign in again');
+    expect(old.text).not.toContain('data-passkey="register"');
+    const refused = await b.post('/account/passkeys/options', {}, { overrides: domain });
+    expect(refused.status).toBe(403);
+  });
+
   it('refuses forms from another site and answers without a session', async () => {
     const b = new Browser();
     await b.get('/sign-in', domain);
@@ -148,6 +170,7 @@ describe('passkeys on the pages', () => {
 
 /** A browser signed in as a TOTP user (password, then the code). */
 async function signedInBrowserAfterCode(account: { email: string; secret: string }) {
+  await confirm(account.email);
   const b = new Browser();
   await b.get('/sign-in', domain);
   await b.post('/sign-in', { email: account.email, password: PASSWORD }, { overrides: domain });

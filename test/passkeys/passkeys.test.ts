@@ -7,10 +7,10 @@ import {
   expectProblem,
   mailTo,
   me,
-  signedIn,
   withBearer,
   json,
   type Tokens,
+  signedIn as signedInUnconfirmed,
 } from '../helpers';
 import { enrolled } from '../totp';
 import { Authenticator } from './authenticator.mjs';
@@ -19,6 +19,7 @@ import {
   creationOptions,
   post,
   requestOptions,
+  signedIn,
   signInWith,
   withPasskey,
 } from './helpers';
@@ -116,6 +117,50 @@ describe('registering a passkey', () => {
     );
     await expectProblem(res, 400, 'invalid_passkey');
     expect(await countRows('passkeys', 'user_id = ?', other.user.id)).toBe(0);
+  });
+
+  it('needs a confirmed address: no passkey can be planted on an address someone else registered', async () => {
+    const squatter = await signedInUnconfirmed();
+    const options = await post(
+      '/users/me/passkeys/options',
+      undefined,
+      squatter.tokens.access_token,
+    );
+    await expectProblem(options, 403, 'email_not_verified');
+    expect(
+      await countRows(
+        'webauthn_challenges',
+        "ceremony = 'register' AND user_id = ?",
+        squatter.user.id,
+      ),
+    ).toBe(0);
+  });
+
+  it('needs a sign-in within 10 minutes: an older session or a leaked token cannot add one', async () => {
+    const { tokens, user } = await signedIn();
+    const options = await creationOptions(tokens.access_token);
+    const { json: response } = await new Authenticator(env.ISSUER).create(options);
+    await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
+      .bind(Date.now() - 601_000, tokens.session_id)
+      .run();
+    const late = await post('/users/me/passkeys', { response }, tokens.access_token);
+    await expectProblem(late, 403, 'recent_sign_in_required');
+    const again = await post('/users/me/passkeys/options', undefined, tokens.access_token);
+    await expectProblem(again, 403, 'recent_sign_in_required');
+    expect(await countRows('passkeys', 'user_id = ?', user.id)).toBe(0);
+  });
+
+  it('refuses a key WebCrypto would not take (a point off the curve) at registration', async () => {
+    const { tokens, user } = await signedIn();
+    const offCurve = new Authenticator(env.ISSUER);
+    offCurve.tamperKey = (cose) => {
+      // The last byte of y: the point leaves the curve.
+      cose.set([cose.at(-1)! ^ 1], cose.length - 1);
+    };
+    const created = await offCurve.create(await creationOptions(tokens.access_token));
+    const res = await post('/users/me/passkeys', { response: created.json }, tokens.access_token);
+    await expectProblem(res, 400, 'invalid_passkey');
+    expect(await countRows('passkeys', 'user_id = ?', user.id)).toBe(0);
   });
 
   it('answers bad bodies with problems, never 500', async () => {
@@ -316,6 +361,43 @@ describe('signing in with a passkey', () => {
     const { authenticator } = await withPasskey();
     authenticator.credentials[0]!.userHandle = 'b3RoZXI';
     await expectProblem(await signInWith(authenticator), 401, 'invalid_passkey');
+  });
+
+  it('answers a malformed Ed25519 signature with 401, audited, never 500', async () => {
+    const { authenticator, user } = await withPasskey('EdDSA');
+    const options = await requestOptions();
+    const response = await authenticator.get(options);
+    response.response.signature = 'AAAA';
+    await expectProblem(await post('/auth/passkey/verify', { response }), 401, 'invalid_passkey');
+    expect(
+      await countRows(
+        'audit_events',
+        "type = 'passkey.refused' AND user_id = ? AND detail LIKE '%signature%'",
+        user.id,
+      ),
+    ).toBe(1);
+  });
+
+  it('audits refusals that come before any account is known', async () => {
+    const { authenticator } = await withPasskey();
+    await expectProblem(
+      await signInWith(authenticator, { origin: 'https://evil.example' }),
+      401,
+      'invalid_passkey',
+    );
+    expect(
+      await countRows('audit_events', "type = 'passkey.refused' AND detail LIKE '%evil.example%'"),
+    ).toBeGreaterThanOrEqual(1);
+    const replay = await requestOptions();
+    const assertion = await authenticator.get(replay);
+    await post('/auth/passkey/verify', { response: assertion });
+    await post('/auth/passkey/verify', { response: assertion });
+    expect(
+      await countRows(
+        'audit_events',
+        "type = 'passkey.refused' AND user_id IS NULL AND detail LIKE '%challenge%'",
+      ),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('answers bad bodies with problems, never 500', async () => {
