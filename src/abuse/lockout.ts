@@ -169,7 +169,7 @@ export function liftLockStatement(db: Database, email: string, onlyIf?: SQL) {
  * The right password of an account with a second factor: the attempt it claimed is given back,
  * so opening challenges costs nothing and only failures count. Earlier failures stay counted.
  */
-export function refundAttemptStatement(db: Database, email: string) {
+export function refundAttemptStatement(db: Database, email: string, onlyIf?: SQL) {
   return db
     .update(loginFailures)
     .set({ failures: sql`MAX(${loginFailures.failures} - 1, 0)` })
@@ -178,6 +178,7 @@ export function refundAttemptStatement(db: Database, email: string) {
         eq(loginFailures.email, email),
         isNull(loginFailures.lockedUntil),
         gt(loginFailures.failures, 0),
+        onlyIf,
       ),
     );
 }

@@ -135,10 +135,16 @@ async function completeSignIn(
   const db = database(c.env.DB);
   if (user.totpEnabledAt !== null) {
     // As after a right password: the attempt is given back, and the second factor is next.
-    const spent = await spendCode(db, codeId, now);
+    // One batch: the challenge is opened and the attempt given back only if this request spent
+    // the code (changes()), so a failure part-way leaves nothing half done.
+    const challenge = await createChallenge(db, user.id, now, sql`changes() = 1`);
+    const opened = sql`EXISTS (SELECT 1 FROM mfa_challenges WHERE id = ${challenge.id})`;
+    const [spent] = await db.batch([
+      spendCode(db, codeId, now),
+      challenge.statement,
+      refundAttemptStatement(db, user.email, opened),
+    ]);
     if (spent.length === 0) return null;
-    const challenge = await createChallenge(db, user.id, now);
-    await db.batch([challenge.statement, refundAttemptStatement(db, user.email)]);
     return { kind: 'mfa_required', mfaToken: challenge.token };
   }
   // One batch: the session is opened, the count cleared and the login audited only if the code

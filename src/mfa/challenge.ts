@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import {
   claimLoginAttempt,
   clearFailuresStatement,
@@ -22,16 +22,24 @@ export const MFA_MAX_ATTEMPTS = 5;
  * The password step's result when TOTP is on: an opaque random token (not a JWT, so no bearer
  * check can ever accept it), stored as SHA-256, for this user only, for 5 minutes.
  */
-export async function createChallenge(db: Database, userId: string, now: number) {
+export async function createChallenge(
+  db: Database,
+  userId: string,
+  now: number,
+  /** Write only if this holds inside the caller's batch (the proof before it was just spent). */
+  onlyIf?: SQL,
+) {
   const token = randomToken(32);
-  const statement = db.insert(mfaChallenges).values({
-    id: uuidv7(now),
-    userId,
-    tokenHash: await sha256(token),
-    createdAt: now,
-    expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000,
-  });
-  return { token, statement };
+  const id = uuidv7(now);
+  const tokenHash = await sha256(token);
+  const expiresAt = now + MFA_TOKEN_TTL_SECONDS * 1000;
+  // INSERT ... SELECT in the table's column order, as openSession does.
+  const statement = db
+    .insert(mfaChallenges)
+    .select(
+      sql`SELECT ${id}, ${userId}, ${tokenHash}, ${now}, ${expiresAt}, 0, NULL WHERE ${onlyIf ?? sql`1`}`,
+    );
+  return { token, id, statement };
 }
 
 const invalid = () => new ApiError('invalid_mfa_code', 'The code is not valid.');

@@ -162,6 +162,21 @@ describe('POST /auth/email-code/verify', () => {
     expect(await auditFor(email, 'login.succeeded')).toHaveLength(1);
   });
 
+  it('opens one second step for two parallel right answers of a TOTP user, in one batch', async () => {
+    const account = await enrolled();
+    const token = await mailedToken(account.email, 'verify-email');
+    expect((await call('/auth/email/verify', json({ token }))).status).toBe(200);
+    await sendCode(account.email);
+    const code = await mailedCode(account.email);
+    const results = await Promise.all([
+      verifyCode(account.email, code),
+      verifyCode(account.email, code),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    const open = 'SELECT COUNT(*) AS n FROM mfa_challenges WHERE user_id = ? AND used_at IS NULL';
+    expect(await count(open, account.user.id)).toBe(1);
+  });
+
   it('answers mfa_required when TOTP is on; the second step then signs in', async () => {
     const account = await enrolled();
     const token = await mailedToken(account.email, 'verify-email');
