@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../env';
+import { PASSKEY_OPTION_ROUTES } from '../passkeys/script';
 import { returnOrigins } from './return-to';
 import { strings } from './strings';
 
@@ -11,13 +12,15 @@ import { strings } from './strings';
  */
 function contentSecurityPolicy(c: Context<AppEnv>): string {
   const { LOGO_URL } = c.var.config;
+  const origin = new URL(c.req.url).origin;
   const images = ["'self'", ...(LOGO_URL ? [new URL(LOGO_URL).origin] : [])];
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    // The passkey ceremonies fetch their options from our own page routes.
-    "connect-src 'self'",
+    // The passkey ceremonies fetch their options from two page routes of ours, and nothing
+    // else: a script of ours can never reach the API (/auth/refresh) with the session cookie.
+    `connect-src ${PASSKEY_OPTION_ROUTES.map((path) => origin + path).join(' ')}`,
     `img-src ${images.join(' ')}`,
     `form-action 'self' ${returnOrigins(c.var.config).join(' ')}`.trim(),
     "frame-ancestors 'none'",

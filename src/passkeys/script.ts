@@ -5,6 +5,9 @@
 //
 // On /sign-in: passkeys offered in the email field's autofill (conditional mediation) and by a
 // button. On /account: "Add a passkey". Elements carry data-passkey="sign-in" | "register".
+/** The only routes the pages' script may fetch (the CSP's connect-src names exactly these). */
+export const PASSKEY_OPTION_ROUTES = ['/sign-in/passkey/options', '/account/passkeys/options'];
+
 export const PASSKEY_SCRIPT = `(() => {
   if (!window.PublicKeyCredential) return;
   const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
