@@ -9,7 +9,7 @@ import { check } from './harness.mjs';
 import { client, expectStatus } from './http.mjs';
 import { virtualAuthenticator } from './passkey-browser.mjs';
 import { expectInvalidPasskey, verifyOverApi } from './passkey-refusals.mjs';
-import { lastRefusal, passkeyRows, refusedBecause, snapshot } from './passkey-state.mjs';
+import { lastRefusal, passkeyRows, REFUSED, refusedBecause, snapshot } from './passkey-state.mjs';
 
 /** Failed proofs after the account was found: the lockout's failure and the passkey's refusal. */
 const FAILED = { 'audit:login.failed': 1, 'audit:passkey.refused': 1 };
@@ -36,7 +36,7 @@ export async function forgeryRefusals(s, rex) {
     expectInvalidPasskey(await verifyOverApi(s, assertion));
     const why = await refusedBecause(s, mark);
     assert.equal(why, `origin not allowed: ${origin}`);
-    return `${expectWritten(before, await snapshot(s))}: "${why}"`;
+    return `${expectWritten(before, await snapshot(s), REFUSED)}: "${why}"`;
   });
 
   await check('(c) wrong RP id: an allowed origin asks for rpId evil.localhost', async () => {

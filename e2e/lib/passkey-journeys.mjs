@@ -9,7 +9,7 @@ import { check } from './harness.mjs';
 import { PASSWORD, REFRESH_COOKIE, client, expectStatus } from './http.mjs';
 import { mailTo } from './flows.mjs';
 import { SAID, base64url, passkeyTab } from './passkey-browser.mjs';
-import { passkeyRows, passwordUser, refusedBecause, snapshot } from './passkey-state.mjs';
+import { passkeyRows, passwordUser, REFUSED, refusedBecause, snapshot } from './passkey-state.mjs';
 import { cookiesByName, expectLanding, fillIn, press, signInWithPassword } from './page-user.mjs';
 import { totpCodes } from './totp.mjs';
 
@@ -149,7 +149,7 @@ export async function passkeyJourneys(s) {
       const mark = s.worker.output().length;
       await tab.expectRefused(await tab.pressSignIn());
       const why = await refusedBecause(s, mark);
-      return `${expectWritten(before, await snapshot(s))}: "${why}"`;
+      return `${expectWritten(before, await snapshot(s), REFUSED)}: "${why}"`;
     },
   );
   await tab.close();

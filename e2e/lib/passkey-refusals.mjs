@@ -7,7 +7,7 @@ import { expectWritten } from './d1.mjs';
 import { check } from './harness.mjs';
 import { PASSWORD, REFRESH_COOKIE, expectStatus, request } from './http.mjs';
 import { SAID, passkeyTab } from './passkey-browser.mjs';
-import { passwordUser, refusedBecause, snapshot } from './passkey-state.mjs';
+import { passwordUser, REFUSED, refusedBecause, snapshot } from './passkey-state.mjs';
 import { cookiesByName, expectLanding, signInWithPassword } from './page-user.mjs';
 
 /** The API's answer to an assertion: POST /auth/passkey/verify. */
@@ -59,7 +59,9 @@ export async function challengeRefusals(s, rex) {
       const why = await refusedBecause(s, mark);
       const assertion = JSON.parse(new URLSearchParams(form).get('response'));
       expectInvalidPasskey(await verifyOverApi(s, assertion));
-      return `${expectWritten(before, await snapshot(s))}: "${why}"`;
+      // Each refusal is audited (the form's and the API's), nothing else is written.
+      const written = expectWritten(before, await snapshot(s), { 'audit:passkey.refused': 2 });
+      return `${written}: "${why}"`;
     },
   );
 
@@ -72,7 +74,7 @@ export async function challengeRefusals(s, rex) {
     await tab.expectRefused(res);
     assert.equal(tab.options.at(-1).challenge, first.challenge, 'the browser got the old one');
     const why = await refusedBecause(s, mark);
-    return `${expectWritten(before, await snapshot(s))}: "${why}"`;
+    return `${expectWritten(before, await snapshot(s), REFUSED)}: "${why}"`;
   });
 
   await check('(g) two parallel verifications of one challenge: exactly one signs in', async () => {
@@ -91,6 +93,7 @@ export async function challengeRefusals(s, rex) {
       refresh_tokens: 1,
       'audit:login.succeeded': 1,
       'audit:passkey.used': 1,
+      'audit:passkey.refused': 1,
     });
     return `${written}; the other: "${why}"`;
   });

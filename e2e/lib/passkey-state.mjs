@@ -27,6 +27,9 @@ export const passkeyRows = (s, userId) =>
       last_used_at FROM passkeys WHERE user_id = '${userId}' ORDER BY created_at`,
   );
 
+/** What a refusal writes: its audit event, nothing else (no session, no lockout row). */
+export const REFUSED = { 'audit:passkey.refused': 1 };
+
 /** d1Snapshot with the passkeys table. */
 export const snapshot = (s) => d1Snapshot(s.worker, ['passkeys']);
 
