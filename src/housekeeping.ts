@@ -6,6 +6,14 @@ const MAX_ROUNDS = 20;
 
 type Sweep = { name: string; sql: string; params: (now: number, config: Config) => unknown[] };
 
+/** The rows of a single-use table (challenges, codes, links) whose time is up. */
+const expired = (table: string): Sweep => ({
+  name: table,
+  sql: `DELETE FROM ${table} WHERE rowid IN (
+          SELECT rowid FROM ${table} WHERE expires_at <= ?1 LIMIT ${BATCH})`,
+  params: (now) => [now],
+});
+
 // Every statement deletes at most BATCH rows, picked by rowid, so one run never holds D1 long.
 const SWEEPS: Sweep[] = [
   {
@@ -30,36 +38,11 @@ const SWEEPS: Sweep[] = [
             WHERE window_started_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?2) LIMIT ${BATCH})`,
     params: (now, c) => [now - c.LOCKOUT_WINDOW * 1000, now],
   },
-  {
-    name: 'mfa_challenges',
-    sql: `DELETE FROM mfa_challenges WHERE rowid IN (
-            SELECT rowid FROM mfa_challenges WHERE expires_at <= ?1 LIMIT ${BATCH})`,
-    params: (now) => [now],
-  },
-  {
-    name: 'oauth_states',
-    sql: `DELETE FROM oauth_states WHERE rowid IN (
-            SELECT rowid FROM oauth_states WHERE expires_at <= ?1 LIMIT ${BATCH})`,
-    params: (now) => [now],
-  },
-  {
-    name: 'webauthn_challenges',
-    sql: `DELETE FROM webauthn_challenges WHERE rowid IN (
-            SELECT rowid FROM webauthn_challenges WHERE expires_at <= ?1 LIMIT ${BATCH})`,
-    params: (now) => [now],
-  },
-  {
-    name: 'email_codes',
-    sql: `DELETE FROM email_codes WHERE rowid IN (
-            SELECT rowid FROM email_codes WHERE expires_at <= ?1 LIMIT ${BATCH})`,
-    params: (now) => [now],
-  },
-  {
-    name: 'one_time_tokens',
-    sql: `DELETE FROM one_time_tokens WHERE rowid IN (
-            SELECT rowid FROM one_time_tokens WHERE expires_at <= ?1 LIMIT ${BATCH})`,
-    params: (now) => [now],
-  },
+  expired('mfa_challenges'),
+  expired('oauth_states'),
+  expired('webauthn_challenges'),
+  expired('email_codes'),
+  expired('one_time_tokens'),
   {
     name: 'audit_events',
     sql: `DELETE FROM audit_events WHERE rowid IN (

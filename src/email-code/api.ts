@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { rateLimit } from '../middleware/rate-limit';
 import { createRouter } from '../router';
-import { mfaRequired, signInAnswer } from '../routes/auth';
+import { signInAnswer, signInResponses } from '../routes/auth';
 import { ACCEPTED_BODY, accepted, emailOnly } from '../routes/email';
 import { jsonBody, problem } from '../routes/openapi';
-import { tokenResponse } from '../sessions/grant';
 import { sendEmailCode, signInWithEmailCode } from './sign-in';
 
 const tags = ['Sign-in with an email code'];
@@ -48,17 +47,7 @@ export const emailCodeApi = createRouter()
           }),
         }),
       ),
-      responses: {
-        200: {
-          description: 'Signed in, or the second factor is needed (mfa_required)',
-          content: { 'application/json': { schema: z.union([tokenResponse, mfaRequired]) } },
-        },
-        401: problem,
-        403: problem,
-        422: problem,
-        423: problem,
-        429: problem,
-      },
+      responses: signInResponses,
     }),
     async (c) => {
       const { email, code } = c.req.valid('json');

@@ -17,6 +17,19 @@ export const mfaRequired = z
   .openapi('MfaRequired');
 
 /** The answer of a first sign-in step: the token response, or `mfa_required` (API.md). */
+/** What a sign-in route answers (password, email code): tokens, the second step, or why not. */
+export const signInResponses = {
+  200: {
+    description: 'Signed in, or the second factor is needed (mfa_required)',
+    content: { 'application/json': { schema: z.union([tokenResponse, mfaRequired]) } },
+  },
+  401: problem,
+  403: problem,
+  422: problem,
+  423: problem,
+  429: problem,
+};
+
 export function signInAnswer(c: Context<AppEnv>, result: SignIn) {
   if (result.kind === 'session') {
     return respondWithTokens(c, result.grant, result.now, result.persisting);
@@ -61,17 +74,7 @@ export const auth = createRouter()
       summary: 'Sign in with email and password',
       middleware: rateLimit('LOGIN'),
       request: jsonBody(z.object({ email: z.string().max(320), password: passwordField })),
-      responses: {
-        200: {
-          description: 'Signed in, or the second factor is needed (mfa_required)',
-          content: { 'application/json': { schema: z.union([tokenResponse, mfaRequired]) } },
-        },
-        401: problem,
-        403: problem,
-        422: problem,
-        423: problem,
-        429: problem,
-      },
+      responses: signInResponses,
     }),
     async (c) => {
       const { email, password } = c.req.valid('json');
