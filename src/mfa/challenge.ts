@@ -42,6 +42,35 @@ export async function createChallenge(
   return { token, id, statement };
 }
 
+/** The user an open (unused, unexpired) challenge belongs to, or null. */
+export async function challengeOwner(db: Database, token: string, now: number) {
+  const [row] = await db
+    .select({ userId: mfaChallenges.userId })
+    .from(mfaChallenges)
+    .where(
+      and(
+        eq(mfaChallenges.tokenHash, await sha256(token)),
+        isNull(mfaChallenges.usedAt),
+        gt(mfaChallenges.expiresAt, now),
+      ),
+    );
+  return row?.userId ?? null;
+}
+
+/** Spends a challenge of `userId` that another proof (a passkey) has made needless. */
+export async function spendChallenge(db: Database, token: string, userId: string, now: number) {
+  await db
+    .update(mfaChallenges)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(mfaChallenges.tokenHash, await sha256(token)),
+        eq(mfaChallenges.userId, userId),
+        isNull(mfaChallenges.usedAt),
+      ),
+    );
+}
+
 const invalid = () => new ApiError('invalid_mfa_code', 'The code is not valid.');
 
 /**

@@ -113,7 +113,12 @@ export function CodeForm(props: {
         </form>
       </details>
       {props.config ? (
-        <PasskeySignIn config={props.config} token={props.token} returnTo={props.returnTo} />
+        <PasskeySignIn
+          config={props.config}
+          token={props.token}
+          returnTo={props.returnTo}
+          mfaToken={props.mfaToken}
+        />
       ) : null}
       <p class="muted">
         <a href="/sign-in">{c.restart}</a>

@@ -243,9 +243,14 @@ export async function registerPasskey(
  * reveal nothing about who has an account or a passkey (THREATS C1). No allowCredentials: every
  * passkey here is discoverable, and listing ids would tell who has one.
  */
-export async function authenticationOptions(c: Context<AppEnv>, email: string | undefined) {
-  let bound: string | null = null;
-  if (email !== undefined) {
+export async function authenticationOptions(
+  c: Context<AppEnv>,
+  email: string | undefined,
+  /** Bound to this user instead (the second step after their password). */
+  userId?: string,
+) {
+  let bound: string | null = userId ?? null;
+  if (email !== undefined && !userId) {
     const user = await userByEmail(database(c.env.DB), canonicalEmail(email));
     bound = user?.id ?? `nobody:${uuidv7()}`;
   }

@@ -5,6 +5,9 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
+import { database } from '../db/client';
+import { challengeOwner, spendChallenge } from '../mfa/challenge';
+import { uuidv7 } from '../crypto/tokens';
 import { limitBody } from '../middleware/json-body';
 import { rateLimit } from '../middleware/rate-limit';
 import { accountAction, SectionError, type AccountView } from '../pages/account/view';
@@ -54,6 +57,8 @@ export function PasskeySignIn(props: {
   token: string;
   returnTo: string;
   autofill?: boolean;
+  /** On the code step: only a passkey of the account whose password was just typed. */
+  mfaToken?: string;
 }) {
   if (!passkeysUsable(props.config)) return null;
   return (
@@ -68,6 +73,7 @@ export function PasskeySignIn(props: {
       <Csrf token={props.token} />
       <input type="hidden" name="return_to" value={props.returnTo} />
       <input type="hidden" name="response" value="" />
+      {props.mfaToken ? <input type="hidden" name="mfa_token" value={props.mfaToken} /> : null}
       <p class="error" role="alert" data-passkey-error hidden>
         {t.failed}
       </p>
@@ -84,17 +90,34 @@ export const passkeySignIn = new Hono<AppEnv>()
     const form = await c.req.parseBody();
     if (!(await isOwnForm(c, form._csrf))) throw new ApiError('csrf_rejected');
     c.header('Cache-Control', 'no-store');
-    return c.json(await authenticationOptions(c, undefined));
+    const mfaToken = typeof form.mfa_token === 'string' ? form.mfa_token.slice(0, 256) : '';
+    if (!mfaToken) return c.json(await authenticationOptions(c, undefined));
+    // The second step: bound to the password's account (a spent or unknown token: to nobody).
+    const owner = await challengeOwner(database(c.env.DB), mfaToken, Date.now());
+    return c.json(await authenticationOptions(c, undefined, owner ?? `nobody:${uuidv7()}`));
   })
   .post('/sign-in/passkey', limitBody, rateLimit('LOGIN'), async (c) => {
     const form = await c.req.parseBody();
     if (!(await isOwnForm(c, form._csrf))) throw new ApiError('csrf_rejected');
     const input = await parseForm(
       c,
-      z.object({ response: posted(authenticationResponse), return_to: z.string().max(2048) }),
+      z.object({
+        response: posted(authenticationResponse),
+        return_to: z.string().max(2048),
+        mfa_token: z.string().max(256).optional(),
+      }),
     );
     const signedIn = await signInWithPasskey(c, input.response);
     await signedIn.persisting;
+    // The code step this passkey made needless is closed.
+    if (input.mfa_token) {
+      await spendChallenge(
+        database(c.env.DB),
+        input.mfa_token,
+        signedIn.grant.userId,
+        signedIn.now,
+      );
+    }
     setSessionCookie(c, signedIn.grant, signedIn.now);
     return c.redirect(safeReturnTo(c.var.config, input.return_to), 303);
   });

@@ -15,6 +15,7 @@ export const PASSKEY_SCRIPT = `(() => {
   const ids = (list) => (list || []).map((c) => ({ ...c, id: bytes(c.id) }));
   async function optionsFrom(form) {
     const body = new URLSearchParams({ _csrf: form.elements._csrf.value });
+    if (form.elements.mfa_token) body.set('mfa_token', form.elements.mfa_token.value);
     const res = await fetch(form.dataset.options, { method: 'POST', body, credentials: 'same-origin' });
     if (!res.ok) throw new Error('options ' + res.status);
     return res.json();

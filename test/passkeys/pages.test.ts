@@ -127,6 +127,45 @@ describe('passkeys on the pages', () => {
     expect(signedIn.b.cookies.has('__Host-refresh_token')).toBe(true);
   });
 
+  it('on the code step, takes only a passkey of the account whose password was typed', async () => {
+    const account = await enrolled();
+    const { b: owner } = await signedInBrowserAfterCode(account);
+    const { authenticator: mine } = await addPasskey(owner);
+    const { authenticator: theirs } = await addPasskey((await signedInBrowser()).b);
+    const step = async () => {
+      const b = new Browser();
+      await b.get('/sign-in', domain);
+      await b.post('/sign-in', { email: account.email, password: PASSWORD }, { overrides: domain });
+      const mfaToken = b.field('mfa_token');
+      expect(b.last).toContain(`name="mfa_token" value="${mfaToken}"`);
+      const res = await b.post(
+        '/sign-in/passkey/options',
+        { mfa_token: mfaToken },
+        { overrides: domain },
+      );
+      return { b, mfaToken, options: JSON.parse(res.text) as { challenge: string } };
+    };
+    const post = (b: Browser, assertion: unknown, mfaToken: string) =>
+      b.post(
+        '/sign-in/passkey',
+        { response: JSON.stringify(assertion), return_to: '/account', mfa_token: mfaToken },
+        { overrides: domain },
+      );
+    const other = await step();
+    const refused = await post(other.b, await theirs.get(other.options), other.mfaToken);
+    expect(refused.status).toBe(401);
+    const right = await step();
+    const signedIn = await post(right.b, await mine.get(right.options), right.mfaToken);
+    expect(signedIn.status).toBe(303);
+    // The code step it made needless is closed.
+    const open = await env.DB.prepare(
+      'SELECT COUNT(*) AS n FROM mfa_challenges WHERE user_id = ? AND used_at IS NULL',
+    )
+      .bind(account.user.id)
+      .first<{ n: number }>();
+    expect(open!.n).toBe(1); // the first step's, left for its code
+  });
+
   it('says why a passkey cannot be added yet: an unconfirmed address, an old sign-in', async () => {
     const account = await register();
     const b = new Browser();
