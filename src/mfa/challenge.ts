@@ -58,7 +58,7 @@ export async function challengeOwner(db: Database, token: string, now: number) {
 }
 
 /** Spends a challenge of `userId` that another proof (a passkey) has made needless. */
-export async function spendChallenge(db: Database, token: string, userId: string, now: number) {
+export async function closeChallenge(db: Database, token: string, userId: string, now: number) {
   await db
     .update(mfaChallenges)
     .set({ usedAt: now })

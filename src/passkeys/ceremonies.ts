@@ -130,22 +130,32 @@ export const RECENT_SIGN_IN_SECONDS = 600;
  * Who may add a passkey: an account whose address is confirmed (else whoever registered someone
  * else's address first could plant a passkey before the owner ever resets the password: THREATS
  * K8), in a session signed in within RECENT_SIGN_IN_SECONDS (a leaked access token or an old
- * session is not enough to plant a permanent way in: THREATS H7).
+ * session is not enough to plant a permanent way in: THREATS H7). The refusal, or null; the
+ * account page asks it too, to say why before anyone tries.
  */
-export async function assertMayAddPasskey(c: Context<AppEnv>, user: UserRow, sessionId: string) {
+export function addPasskeyRefusal(user: UserRow, signedInAt: number | undefined): ApiError | null {
   if (user.emailVerifiedAt === null) {
-    throw new ApiError('email_not_verified', 'Confirm your email address before adding a passkey.');
+    return new ApiError(
+      'email_not_verified',
+      'Confirm your email address before adding a passkey.',
+    );
   }
-  const [session] = await database(c.env.DB)
-    .select({ createdAt: sessions.createdAt })
-    .from(sessions)
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, user.id)));
-  if (!session || session.createdAt < Date.now() - RECENT_SIGN_IN_SECONDS * 1000) {
-    throw new ApiError(
+  if (signedInAt === undefined || signedInAt < Date.now() - RECENT_SIGN_IN_SECONDS * 1000) {
+    return new ApiError(
       'recent_sign_in_required',
       `Adding a passkey needs a sign-in within the last ${RECENT_SIGN_IN_SECONDS / 60} minutes: sign in again.`,
     );
   }
+  return null;
+}
+
+async function assertMayAddPasskey(c: Context<AppEnv>, user: UserRow, sessionId: string) {
+  const [session] = await database(c.env.DB)
+    .select({ createdAt: sessions.createdAt })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, user.id)));
+  const refused = addPasskeyRefusal(user, session?.createdAt);
+  if (refused) throw refused;
 }
 
 /** PublicKeyCredentialCreationOptionsJSON for the signed-in user. */

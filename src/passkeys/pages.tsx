@@ -6,7 +6,7 @@ import { ApiError } from '../errors';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
 import { database } from '../db/client';
-import { challengeOwner, spendChallenge } from '../mfa/challenge';
+import { challengeOwner, closeChallenge } from '../mfa/challenge';
 import { uuidv7 } from '../crypto/tokens';
 import { limitBody } from '../middleware/json-body';
 import { rateLimit } from '../middleware/rate-limit';
@@ -21,9 +21,9 @@ import { setSessionCookie } from '../sessions/grant';
 import { nameField } from '../users/users';
 import { authenticationResponse, OPTIONS_BUCKET, registrationResponse } from './api';
 import {
+  addPasskeyRefusal,
   authenticationOptions,
   passkeysUsable,
-  RECENT_SIGN_IN_SECONDS,
   registerPasskey,
   registrationOptions,
   signInWithPasskey,
@@ -111,7 +111,7 @@ export const passkeySignIn = new Hono<AppEnv>()
     await signedIn.persisting;
     // The code step this passkey made needless is closed.
     if (input.mfa_token) {
-      await spendChallenge(
+      await closeChallenge(
         database(c.env.DB),
         input.mfa_token,
         signedIn.grant.userId,
@@ -125,11 +125,15 @@ export const passkeySignIn = new Hono<AppEnv>()
 /** The /account section: the user's passkeys (rename, delete) and "Add a passkey". */
 async function Passkeys({ view }: { view: AccountView }) {
   const rows = await passkeysOf(view.c, view.user.id);
-  // What assertMayAddPasskey would refuse, said before anyone tries.
+  // What registration would refuse, said before anyone tries.
   const current = view.sessions.find((s) => s.id === view.sessionId);
-  const recent = (current?.createdAt ?? 0) >= Date.now() - RECENT_SIGN_IN_SECONDS * 1000;
+  const refused = addPasskeyRefusal(view.user, current?.createdAt)?.code;
   const blocked =
-    view.user.emailVerifiedAt === null ? t.confirmFirst : recent ? null : t.signInAgain;
+    refused === 'email_not_verified'
+      ? t.confirmFirst
+      : refused === 'recent_sign_in_required'
+        ? t.signInAgain
+        : null;
   return (
     <>
       <h2 id="passkeys-title">{t.title}</h2>
