@@ -1,9 +1,16 @@
 // The checks that need the Cloudflare account: the Worker's secrets exist, and the remote D1 has
 // every local migration. Both ask wrangler itself and read its output.
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+// This repo's wrangler (a devDependency), whatever folder the config is in.
+const WRANGLER = join(
+  dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
+  'bin/wrangler.js',
+);
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
@@ -35,7 +42,7 @@ export function parseMigrationsList(stdout) {
 }
 
 async function wrangler(root, args, env) {
-  const { stdout } = await run('npx', ['wrangler', ...args], {
+  const { stdout } = await run(process.execPath, [WRANGLER, ...args], {
     cwd: root,
     env: { ...env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
     maxBuffer: 16 * 1024 * 1024,

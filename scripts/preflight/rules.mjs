@@ -106,11 +106,13 @@ function urlProblems(vars) {
       .filter(Boolean)
       .map((o) => ['ALLOWED_ORIGINS', o]),
   ];
+  // A placeholder or non-https ISSUER is reported by its own rule; same-site is then moot.
+  const issuerFinal = issuerOk && issuer.startsWith('https://') && !placeholderHost(hostOf(issuer));
   for (const [name, url] of pages) {
-    if (!URL.canParse(url)) continue; // the config schema reports it
+    if (!URL.canParse(url) || placeholderHost(new URL(url).hostname)) continue; // reported
     if (new URL(url).protocol !== 'https:') {
       problems.push({ vars: [name], text: `vars.${name} = ${JSON.stringify(url)} is not https` });
-    } else if (issuerOk && !sameSite(url, issuer)) {
+    } else if (issuerFinal && !sameSite(url, issuer)) {
       problems.push({
         vars: [name],
         text: `vars.${name} = ${JSON.stringify(url)} is not same-site with ISSUER ${issuer}: the SameSite=Strict refresh cookie is never sent from it (put the app and the worker under one registrable domain)`,

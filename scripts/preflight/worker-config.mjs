@@ -28,9 +28,20 @@ async function loadConfigModule(root) {
   return mod;
 }
 
+/** What loadConfig (src/config.ts) says about an env object exactly as given. */
+export async function loadConfigProblems(root, env) {
+  const { loadConfig, ConfigError } = await loadConfigModule(root);
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.problems;
+  }
+}
+
 /** The problems src/config.ts's loadConfig reports for these vars, as the worker words them. */
 export async function workerConfigProblems(root, vars) {
-  const { loadConfig, ConfigError } = await loadConfigModule(root);
   const env = { ...vars };
   const secretNames = new Set(SECRETS.map((s) => s.name));
   for (const secret of SECRETS) {
@@ -38,11 +49,6 @@ export async function workerConfigProblems(root, vars) {
       env[secret.name] = await secret.standIn(vars);
     }
   }
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems.filter((p) => !secretNames.has(p.split(/[ .]/)[0]));
-  }
+  const problems = await loadConfigProblems(root, env);
+  return problems.filter((p) => !secretNames.has(p.split(/[ .]/)[0]));
 }
