@@ -1,6 +1,7 @@
 // The full journey over real HTTP against the running worker: register, verify the email through
 // the dev mailbox, log in, /users/me, refresh via body and via cookie, log out, a reuse attack.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { check } from '../lib/harness.mjs';
 import { PASSWORD, REFRESH_COOKIE, client, expectStatus, jwt, uniqueEmail } from '../lib/http.mjs';
 import { login, mailTo, verificationToken } from '../lib/flows.mjs';
@@ -214,4 +215,34 @@ export async function journey(ctx) {
     expectStatus(await api.get('/users/me', { bearer: other.access_token }), 200);
     ctx.journeyUser = { email, password: PASSWORD };
   });
+
+  // The deploy workflow's smoke test (.github/workflows/deploy.yml), run here against the local
+  // worker exactly as it runs against a deployed one: every step passes and the throwaway
+  // account it made is deleted through POST /users/me/delete.
+  await check(
+    'scripts/smoke.mjs: ready, JWKS, sign-up, sign-in, refresh, self-deletion',
+    async () => {
+      const run = spawnSync(process.execPath, ['scripts/smoke.mjs', worker.url], {
+        cwd: new URL('../../', import.meta.url).pathname,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const lines = run.stdout.trim().split('\n');
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      assert.deepEqual(
+        lines.slice(0, -1).map((l) => /^(\w+)\s+([\w-]+)/.exec(l)?.slice(1).join(' ')),
+        [
+          'ok ready',
+          'ok JWKS',
+          'ok sign-up',
+          'ok sign-in',
+          'ok refresh',
+          'ok delete',
+          'ok deleted',
+        ],
+        run.stdout,
+      );
+      assert.equal(lines.at(-1), `smoke ${worker.url}: all steps passed`);
+    },
+  );
 }
