@@ -1,5 +1,6 @@
-// `npm run preflight -- --env production [--config wrangler.toml] [--remote]`: checks a deploy before it
-// happens (docs/deploy.md). Exit 1 with one line per problem; exit 0 with a summary.
+// `npm run preflight -- --env production [--config wrangler.toml] [--remote]
+// [--pending-migrations-ok]`: checks a deploy before it happens (docs/deploy.md). Exit 1 with
+// one line per problem; exit 0 with a summary.
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { preflight } from './preflight/run.mjs';
@@ -9,6 +10,7 @@ const { values } = parseArgs({
     env: { type: 'string' },
     config: { type: 'string', default: 'wrangler.toml' },
     remote: { type: 'boolean', default: false },
+    'pending-migrations-ok': { type: 'boolean', default: false },
   },
 });
 if (!values.env) {
@@ -18,14 +20,16 @@ if (!values.env) {
   process.exit(2);
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { problems, passed, skipped } = await preflight({
+const { problems, passed, skipped, notes } = await preflight({
   root,
   envName: values.env,
   configPath: values.config,
   env: process.env,
   remote: values.remote,
+  pendingMigrationsOk: values['pending-migrations-ok'],
 });
 for (const line of skipped) console.log(`skipped: ${line}`);
+for (const line of notes) console.log(`note: ${line}`);
 for (const line of problems) console.error(`problem: ${line}`);
 if (problems.length) {
   console.error(

@@ -1,10 +1,16 @@
-export type PreflightResult = { problems: string[]; passed: string[]; skipped: string[] };
+export type PreflightResult = {
+  problems: string[];
+  passed: string[];
+  skipped: string[];
+  notes: string[];
+};
 export function preflight(options: {
   root: string;
   envName: string;
   configPath?: string;
   env?: Record<string, string | undefined>;
   remote?: boolean;
+  pendingMigrationsOk?: boolean;
 }): Promise<PreflightResult>;
 
 export type Secret = {

@@ -44,7 +44,7 @@ export function parseMigrationsList(stdout) {
 async function wrangler(root, args, env) {
   const { stdout } = await run(process.execPath, [WRANGLER, ...args], {
     cwd: root,
-    env: { ...env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
+    env: { ...env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', NO_COLOR: '1' },
     maxBuffer: 16 * 1024 * 1024,
   });
   return stdout;

@@ -11,7 +11,8 @@ import { readWranglerEnv } from './wrangler-config.mjs';
 
 /**
  * `remote`: run the account checks even without an API token (wrangler then uses the login of
- * `wrangler login`).
+ * `wrangler login`). `pendingMigrationsOk`: pending remote migrations become notes, not
+ * problems (the deploy workflow applies them in its next step).
  */
 export async function preflight({
   root,
@@ -19,20 +20,23 @@ export async function preflight({
   configPath = 'wrangler.toml',
   env = {},
   remote: forceRemote = false,
+  pendingMigrationsOk = false,
 }) {
   const problems = [];
   const passed = [];
   const skipped = [];
+  const notes = [];
   const step = (name, found) => {
     if (found.length) problems.push(...found);
     else passed.push(name);
   };
 
   const config = isAbsolute(configPath) ? configPath : join(root, configPath);
-  if (!existsSync(config)) return { problems: [`${configPath} does not exist`], passed, skipped };
+  if (!existsSync(config))
+    return { problems: [`${configPath} does not exist`], passed, skipped, notes };
   const resolved = readWranglerEnv(config, envName);
   if (!resolved.found) {
-    return { problems: [`${configPath} has no [env.${envName}]`], passed, skipped };
+    return { problems: [`${configPath} has no [env.${envName}]`], passed, skipped, notes };
   }
 
   const rules = configProblems(resolved, envName);
@@ -80,6 +84,10 @@ export async function preflight({
     }
     try {
       const pending = await pendingMigrations(root, { envName, configPath: config, env });
+      if (pendingMigrationsOk) {
+        notes.push(...pending.map((name) => `remote D1: migration ${name} is pending`));
+        pending.length = 0;
+      }
       step(
         remote[1],
         pending.map(
@@ -90,11 +98,15 @@ export async function preflight({
       problems.push(`remote D1: wrangler d1 migrations list failed: ${firstLine(err)}`);
     }
   }
-  return { problems, passed, skipped };
+  return { problems, passed, skipped, notes };
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+/** wrangler's error, without its colours, banner and "✘ [ERROR]" prefix. */
 const firstLine = (err) =>
   String(err.stderr || err.message)
+    .replace(ANSI, '')
     .split('\n')
-    .map((l) => l.trim())
+    .map((l) => l.replace(/^✘\s*\[ERROR\]\s*/, '').trim())
     .find((l) => l && !/^[⛅─-]/.test(l)) ?? 'unknown error';

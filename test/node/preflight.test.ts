@@ -451,6 +451,25 @@ describe('the account checks, read from what wrangler prints', () => {
   });
 });
 
+describe('the account checks with --remote but no credentials', () => {
+  it("reports wrangler's refusal as one line per check instead of failing open", async () => {
+    const { problems } = await preflight({
+      root,
+      envName: 'production',
+      configPath: writeConfig(validEnv()),
+      env: { ...offline, CI: 'true' },
+      remote: true,
+    });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(
+      /^secrets: wrangler secret list failed: In a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN/,
+    );
+    expect(problems[1]).toMatch(
+      /^remote D1: wrangler d1 migrations list failed: In a non-interactive environment/,
+    );
+  });
+});
+
 describe('the required secrets (scripts/preflight/secrets.mjs)', () => {
   it('lists every value src/config.ts needs that a var does not give', async () => {
     const vars = { ...validEnv().vars, MAIL_TRANSPORT: 'resend' } as Record<string, unknown>;
