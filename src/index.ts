@@ -4,6 +4,7 @@ import { loadConfig } from './config';
 import type { AppEnv } from './env';
 import { housekeeping } from './housekeeping';
 import { createLogger } from './logger';
+import { resealTotpSecrets } from './mfa/reseal';
 import { ApiError, problem, unavailable, type ErrorCode } from './errors';
 import { guardBindings, StorageUnavailable } from './storage-guard';
 import { cors } from './middleware/cors';
@@ -166,6 +167,7 @@ export default {
     const config = loadConfig(env);
     const log = createLogger(config.LOG_LEVEL, { cron: controller.cron });
     const deleted = await housekeeping(guardBindings(env).DB, config, controller.scheduledTime);
-    log.info('housekeeping', { deleted });
+    const totpReseal = await resealTotpSecrets(guardBindings(env).DB, config.TOTP_ENCRYPTION_KEY);
+    log.info('housekeeping', { deleted, ...(totpReseal && { totp_reseal: totpReseal }) });
   },
 } satisfies ExportedHandler<Env>;
