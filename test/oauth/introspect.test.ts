@@ -38,6 +38,10 @@ describe('POST /oauth/introspect: the caller', () => {
       'Basic not-base64!',
       `Basic ${btoa('orders-api')}`,
       `Basic ${btoa('x'.repeat(2000))}`,
+      // Names every object has: never a client, never a 500.
+      basic('constructor', 'x'),
+      basic('__proto__', 'x'),
+      basic('toString', 'x'),
     ]) {
       answers.push(await expectInvalidClient(await introspect(tokens.access_token, authorization)));
     }
@@ -188,6 +192,14 @@ describe('POST /oauth/introspect: the answer', () => {
     expect(await isActive(disabled.tokens.access_token)).toBe(false);
     expect(await isActive(demoted.tokens.access_token)).toBe(false);
     expect(await isActive(admin.tokens.access_token)).toBe(true);
+  });
+
+  it('a token naming another user`s session is false, even signed with our key', async () => {
+    const victim = await signedIn();
+    const { user } = await signedIn();
+    const forged = await signOurs(validClaims({ sub: user.id, sid: victim.tokens.session_id }));
+    expect(await isActive(forged)).toBe(false);
+    expect(await isActive(victim.tokens.access_token)).toBe(true);
   });
 
   it('a deleted user`s token is false', async () => {

@@ -9,6 +9,7 @@ import {
   ORIGIN,
   refresh,
   signedIn,
+  signedInAdmin,
   withBearer,
 } from '../helpers';
 import { nowSeconds, signOurs, validClaims } from '../tokens';
@@ -91,6 +92,20 @@ describe('POST /oauth/revoke', () => {
       expect(res.status, token.slice(0, 40)).toBe(200);
     }
     await expectAlive(tokens);
+    expect(await revocations(tokens.session_id)).toBe(0);
+  });
+
+  it('an access token the worker no longer accepts (cut by a role change) ends nothing', async () => {
+    const { tokens: admin } = await signedInAdmin();
+    const { user, tokens } = await signedIn();
+    const promote = await call(
+      `/admin/users/${user.id}`,
+      withBearer(admin.access_token, { ...json({ role: 'admin' }), method: 'PATCH' }),
+    );
+    expect(promote.status).toBe(200);
+    expect((await revoke({ token: tokens.access_token })).status).toBe(200);
+    // The session goes on: its refresh token still rotates, into the new role.
+    expect((await refresh(tokens.refresh_token)).status).toBe(200);
     expect(await revocations(tokens.session_id)).toBe(0);
   });
 
