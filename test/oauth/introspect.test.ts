@@ -239,3 +239,21 @@ describe('POST /oauth/introspect: requests it refuses', () => {
     await expectProblem(await send(), 429, 'rate_limited');
   });
 });
+
+describe('/openapi.json', () => {
+  it('documents both endpoints with a form body and the introspection client scheme', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, { post?: { requestBody?: { required?: boolean; content: object } } }>;
+      components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+    };
+    for (const path of ['/oauth/revoke', '/oauth/introspect']) {
+      const body = doc.paths[path]?.post?.requestBody;
+      expect(body?.required, path).toBe(true);
+      expect(Object.keys(body?.content ?? {}), path).toEqual(['application/x-www-form-urlencoded']);
+    }
+    expect(doc.components.securitySchemes.introspectionClient).toMatchObject({
+      type: 'http',
+      scheme: 'basic',
+    });
+  });
+});

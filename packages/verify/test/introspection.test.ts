@@ -26,7 +26,7 @@ function setup(cacheSeconds?: number) {
   const fake = issuer([key]);
   const revoked = new Set<string>();
   const asked: { auth: string | null; type: string | null; form: URLSearchParams }[] = [];
-  const endpoint = { status: 200, down: false };
+  const endpoint = { status: 200, down: false, sub: undefined as string | undefined };
   const fetch = async (input: string, init?: RequestInit) => {
     if (new URL(input).pathname !== '/oauth/introspect') return fake.fetch(input, init);
     if (endpoint.down) throw new TypeError('fetch failed');
@@ -36,9 +36,8 @@ function setup(cacheSeconds?: number) {
     if (endpoint.status !== 200) return new Response('{}', { status: endpoint.status });
     const token = form.get('token')!;
     const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
-    return Response.json(
-      revoked.has(payload.jti) ? { active: false } : { active: true, ...payload },
-    );
+    if (revoked.has(payload.jti)) return Response.json({ active: false });
+    return Response.json({ active: true, ...payload, ...(endpoint.sub && { sub: endpoint.sub }) });
   };
   const introspection = { ...CLIENT, ...(cacheSeconds === undefined ? {} : { cacheSeconds }) };
   const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch, introspection });
@@ -130,12 +129,18 @@ describe('introspection mode', () => {
     });
     endpoint.down = false;
     endpoint.status = 401;
-    expect(await verifier.verify(await sign(key))).toMatchObject({ status: 503 });
-    // A failure is not cached: the next call asks again.
-    endpoint.status = 200;
     const token = await sign(key);
+    expect(await verifier.verify(token)).toMatchObject({ status: 503 });
+    // A failure is not cached: the same token, asked again, gets the endpoint's answer.
+    endpoint.status = 200;
     expect((await verifier.verify(token)).ok).toBe(true);
     expect(asked).toHaveLength(2);
+  });
+
+  it('refuses a token when the active answer is about another user', async () => {
+    const { verifier, endpoint } = setup(0);
+    endpoint.sub = 'user-2';
+    expect(await verifier.verify(await sign(key))).toMatchObject({ ok: false, reason: 'inactive' });
   });
 
   it('the Hono middleware answers 401 for an inactive token and 503 when introspection is down', async () => {
