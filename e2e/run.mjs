@@ -8,9 +8,10 @@
 // only if every check passed. `npm run test:e2e -- real-clients vite-app` runs the setup and
 // then only the phases named.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSigningKey } from '../scripts/lib/keys.mjs';
+import { generateSecret, generateSigningKey } from '../scripts/lib/keys.mjs';
 import {
   check,
   freePort,
@@ -106,6 +107,7 @@ try {
       // second one for the client's tabs (phase client).
       ctx.viteOrigin = `http://localhost:${await freePort()}`;
       ctx.clientOrigin = `http://localhost:${await freePort()}`;
+      ctx.introspectionClient = { id: 'e2e-downstream', secret: generateSecret() };
       ctx.authVars = {
         ENVIRONMENT: 'development',
         MAIL_TRANSPORT: 'dev-mailbox',
@@ -120,6 +122,12 @@ try {
         RATE_LIMIT_MFA_VERIFY: '1000/300',
         RATE_LIMIT_FORGOT_PASSWORD: '1000/3600',
         RATE_LIMIT_EMAIL_RESEND: '1000/3600',
+        // A downstream service's credential for /oauth/introspect, stored as its hash only
+        // (README, "Revocation and introspection for downstream services").
+        INTROSPECTION_CLIENTS: JSON.stringify({
+          [ctx.introspectionClient.id]:
+            `sha256:${createHash('sha256').update(ctx.introspectionClient.secret).digest('hex')}`,
+        }),
       };
       ctx.signingKey = await generateSigningKey();
       ctx.signingKid = ctx.signingKey.kid;

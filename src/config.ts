@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identityProviders, identityProviderSecrets } from './federation/config';
+import { introspectionClients } from './oauth/config';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
@@ -102,6 +103,8 @@ const schema = z
     RATE_LIMIT_FORGOT_PASSWORD: rate('5/3600'),
     RATE_LIMIT_EMAIL_RESEND: rate('5/3600'),
     RATE_LIMIT_MFA_VERIFY: rate('10/300'),
+    /** /oauth/introspect, per client IP: a downstream service asks once per token it caches. */
+    RATE_LIMIT_INTROSPECT: rate('1200/60'),
     AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
     RATE_LIMIT_EMAIL_PER_ADDRESS: rate('3/3600'),
     /**
@@ -153,6 +156,8 @@ const schema = z
       .string()
       .regex(/^[a-z0-9.-]+$/, 'must be a lower-case domain name')
       .optional(),
+    /** Downstream services allowed to call /oauth/introspect: src/oauth/config.ts. */
+    INTROSPECTION_CLIENTS: introspectionClients,
     PASSWORD_PEPPER: z.string({ error: 'is missing' }).min(32, 'must be at least 32 characters'),
   })
   .refine((c) => !(c.ENVIRONMENT === 'production' && c.COOKIE_INSECURE_DEV), {

@@ -15,6 +15,7 @@ import { securityHeaders } from './middleware/security-headers';
 import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
+import { oauth } from './oauth/routes';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
 import { createRouter } from './router';
@@ -32,9 +33,11 @@ const app = createRouter();
 
 app.use('*', securityHeaders, requestContext, cors);
 // Pages and the identity providers' redirects take HTML forms, not JSON, and check each form's
-// origin and token themselves (src/pages/csrf.ts), so they come before the API's body and
-// Origin rules. Every capability is one line in one of these two lists.
-for (const browser of [pages, federation]) app.route('/', browser);
+// origin and token themselves (src/pages/csrf.ts); the OAuth revocation and introspection
+// endpoints take the form bodies their RFCs require and read them themselves (src/oauth/form.ts).
+// So they come before the API's body and Origin rules. Every capability is one line in one of
+// these two lists.
+for (const forms of [pages, federation, oauth]) app.route('/', forms);
 app.use('*', jsonBodyOnly, guardOrigin);
 for (const api of [
   wellKnown,

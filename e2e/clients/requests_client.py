@@ -4,7 +4,8 @@ stdin and reads the JSON answer from stdout. Each call is sent the way a Python 
 
 stdin:  {"id": 1, "method": "DELETE", "url": "...", "bearer": "...", "form": "none", "json": {...}}
         form: "none" (no body), "cl0" (Content-Length: 0), "json0" (Content-Type: application/json
-        and zero bytes) or "json" (the `json` value as the body)
+        and zero bytes), "json" (the `json` value as the body) or "urlenc" (`data=` the `fields`
+        dict: a form body); "basic": [id, secret] is `auth=(id, secret)`
 stdout: {"id": 1, "status": 204, "headers": {...}, "text": "..."} or {"id": 1, "error": "..."}
 """
 
@@ -20,8 +21,12 @@ for line in sys.stdin:
         headers["Authorization"] = f"Bearer {call['bearer']}"
     kwargs = {}
     form = call["form"]
+    if call.get("basic"):
+        kwargs["auth"] = tuple(call["basic"])
     if form == "json":
         kwargs["json"] = call["json"]
+    elif form == "urlenc":
+        kwargs["data"] = call["fields"]
     elif form == "cl0":
         headers["Content-Length"] = "0"
     elif form == "json0":

@@ -14,13 +14,22 @@ export const FORMS = {
   cl0: 'Content-Length: 0',
   json0: 'Content-Type: application/json, zero bytes',
   json: 'Content-Type: application/json with the JSON body',
+  // The two OAuth endpoints (RFC 7009, RFC 7662) only: curl -d, fetch URLSearchParams, data=.
+  urlenc: 'Content-Type: application/x-www-form-urlencoded with the form fields',
 };
 export const BODILESS = ['none', 'cl0', 'json0'];
 
-/** `curl -s -X DELETE -H 'Authorization: Bearer …' URL` and its variants, one per form. */
-export function curlArgs({ method, url, bearer, form, json }) {
+/**
+ * `curl -s -X DELETE -H 'Authorization: Bearer …' URL` and its variants, one per form; `basic`
+ * ([id, secret]) is `-u`, `fields` the `urlenc` form's `--data-urlencode` pairs.
+ */
+export function curlArgs({ method, url, bearer, basic, form, json, fields }) {
   const args = ['-s', '-S', '--max-time', '15', '-D', '-', '-X', method];
   if (bearer) args.push('-H', `Authorization: Bearer ${bearer}`);
+  if (basic) args.push('-u', basic.join(':'));
+  if (form === 'urlenc') {
+    for (const [k, v] of Object.entries(fields)) args.push('--data-urlencode', `${k}=${v}`);
+  }
   if (form === 'cl0') args.push('-H', 'Content-Length: 0');
   if (form === 'json0') args.push('-H', 'Content-Type: application/json', '-d', '');
   if (form === 'json') {
@@ -51,15 +60,18 @@ async function curl(call) {
   }
 }
 
-async function nodeFetch({ method, url, bearer, form, json }) {
+async function nodeFetch({ method, url, bearer, basic, form, json, fields }) {
   const headers = {};
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (basic) headers.Authorization = `Basic ${btoa(basic.join(':'))}`;
   if (form === 'cl0') headers['Content-Length'] = '0';
   if (form === 'json0' || form === 'json') headers['Content-Type'] = 'application/json';
   let body;
   // fetch refuses a body on GET, even an empty one: there the form is the header alone.
   if (form === 'json0' && method !== 'GET' && method !== 'HEAD') body = '';
   if (form === 'json') body = JSON.stringify(json);
+  // fetch sets the form type itself for URLSearchParams.
+  if (form === 'urlenc') body = new URLSearchParams(fields);
   try {
     const res = await fetch(url, {
       method,

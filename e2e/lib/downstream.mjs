@@ -33,6 +33,14 @@ const VERIFIERS = {
   hono: () => [process.execPath, [join(verifiers, 'hono-jwk-verify.mjs')]],
 };
 
+/**
+ * @edge-auth/verify in JWKS-only and in introspection mode on the same tokens:
+ * { results: { name: { jwks: verdict, introspection: verdict } } }.
+ */
+export function verifyBothModes(input) {
+  return run('edge-auth', process.execPath, [join(verifiers, 'edge-auth-introspect.mjs')], input);
+}
+
 /** One verifier on its own; `input` is { issuer, audience, tokens, ...its own options }. */
 export function verifyWith(name, input) {
   const [command, args] = VERIFIERS[name]();

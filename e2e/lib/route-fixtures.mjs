@@ -1,6 +1,7 @@
 // One entry per route of the contract (../shared/API.md), keyed `METHOD /path` as /openapi.json
 // names it. `call(s, { bodiless })` sets up fresh state for one call and returns what the call
-// carries: a `bearer` token, path `params`, a JSON body `json` where the route takes one.
+// carries: a `bearer` token, path `params`, a JSON body `json` where the route takes one (form
+// `fields` on the OAuth endpoints, RFC 7009 and RFC 7662, with `basic` [id, secret] credentials).
 // `status` (and `code`) is the answer the contract gives that call, and `check(res, { call, s })`
 // what else it promises; `bodiless` is the answer (and check) without a body where the body is
 // optional. A route in /openapi.json without an entry here fails the real-clients phase, so
@@ -287,6 +288,35 @@ export const fixtures = {
   },
   'GET /admin/audit': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
 
+  // A refresh token ends its whole session; the access token of that session is refused.
+  'POST /oauth/revoke': {
+    status: 200,
+    check: async (res, { call, s }) => {
+      assert.equal(res.headers['cache-control'], 'no-store');
+      expectStatus(await s.get('/users/me', { bearer: call.accessToken }), 401);
+    },
+    call: async (s) => {
+      const user = await s.signedIn();
+      return {
+        fields: { token: user.refresh_token, token_type_hint: 'refresh_token' },
+        accessToken: user.access_token,
+      };
+    },
+  },
+  'POST /oauth/introspect': {
+    status: 200,
+    check: (res, { call }) => {
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.body?.active, true, res.text);
+      assert.equal(res.body.sub, call.sub, res.text);
+    },
+    call: async (s) => {
+      const user = await s.signedIn();
+      const { id, secret } = s.introspectionClient;
+      return { basic: [id, secret], fields: { token: user.access_token }, sub: user.id };
+    },
+  },
+
   'GET /dev/mailbox.json': { status: 200 },
   'GET /dev/mailbox': { status: 200 },
 };
@@ -296,11 +326,13 @@ export const fixtures = {
  * the admin is one account for the whole phase (granted once with `npm run admin:grant`
  * against the worker's state directory, as README "Administration" says).
  */
-export function fixtureKit({ base, appUrl, persistTo, github }) {
+export function fixtureKit({ base, appUrl, persistTo, github, introspectionClient }) {
   let admin;
   const s = {
     appUrl,
     github,
+    /** The credential e2e/run.mjs configured in INTROSPECTION_CLIENTS: { id, secret }. */
+    introspectionClient,
     get: (path, opts) => request(base, 'GET', path, opts),
     post: (path, opts) => request(base, 'POST', path, opts),
     mail: (email, subject) => mailTo(base, email, subject),

@@ -1,12 +1,20 @@
 // Downstream verifiers nobody here wrote: jose (Node), PyJWT (Python) and hono/jwk (a Hono app),
 // each its own process, pointed at the running worker's jwks_uri found through OpenID discovery.
 // Also what README "Verifying tokens downstream" says about hono/jwk and PyJWT: the settings our
-// tokens need, hono/jwk's JWKS fetch per request, and PyJWT's missing typ check.
+// tokens need, hono/jwk's JWKS fetch per request, and PyJWT's missing typ check. And README
+// "Revocation and introspection for downstream services": curl and Python requests revoke with
+// form bodies, and @edge-auth/verify in introspection mode refuses a revoked token before its exp.
 import assert from 'node:assert/strict';
 import { generateSigningKey } from '../../scripts/lib/keys.mjs';
-import { expectVerdicts, verifyDownstream, verifyWith } from '../lib/downstream.mjs';
+import { openClients } from '../lib/clients.mjs';
+import {
+  expectVerdicts,
+  verifyBothModes,
+  verifyDownstream,
+  verifyWith,
+} from '../lib/downstream.mjs';
 import { check } from '../lib/harness.mjs';
-import { claimsLike, sign, tamper } from '../lib/http.mjs';
+import { claimsLike, expectStatus, request, sign, tamper } from '../lib/http.mjs';
 import { login, verifiedUser } from '../lib/flows.mjs';
 import { jwksFetches } from '../lib/worker.mjs';
 
@@ -111,6 +119,118 @@ export async function downstream(ctx) {
       return `with the line: ${outcome.pyjwt.results.wrong_typ.message}`;
     },
   );
+
+  await revocation(ctx, email);
+}
+
+/** RFC 7009 and RFC 7662 from outside: real clients' form bodies, the verifier's two modes. */
+async function revocation(ctx, email) {
+  const { worker, audience, introspectionClient } = ctx;
+  const clients = openClients();
+  const post = (name, path, call) =>
+    clients.send(name, { method: 'POST', url: `${worker.url}${path}`, ...call });
+  const me = async (token) =>
+    (await request(worker.url, 'GET', '/users/me', { bearer: token })).status;
+  let revokedAccess;
+  try {
+    await check(
+      'curl -d and Python requests data= revoke (RFC 7009): 200, the session ends; json= is 415',
+      async () => {
+        const a = await login(worker.url, email);
+        const byCurl = await post('curl', '/oauth/revoke', {
+          form: 'urlenc',
+          fields: { token: a.refresh_token, token_type_hint: 'refresh_token' },
+        });
+        assert.equal(byCurl.status, 200, byCurl.text ?? byCurl.error);
+        const refreshed = await request(worker.url, 'POST', '/auth/refresh', {
+          json: { refresh_token: a.refresh_token },
+        });
+        expectStatus(refreshed, 401, 'invalid_refresh_token');
+        assert.equal(await me(a.access_token), 401, 'the revoked session`s access token');
+
+        const b = await login(worker.url, email);
+        assert.equal(await me(b.access_token), 200);
+        const byRequests = await post('requests', '/oauth/revoke', {
+          form: 'urlenc',
+          fields: { token: b.access_token },
+        });
+        assert.equal(byRequests.status, 200, byRequests.text ?? byRequests.error);
+        assert.equal(await me(b.access_token), 401, 'refused at the worker at once');
+        revokedAccess = b.access_token;
+
+        const c = await login(worker.url, email);
+        const asJson = await post('requests', '/oauth/revoke', {
+          form: 'json',
+          json: { token: c.refresh_token },
+        });
+        assert.equal(asJson.status, 415, asJson.text);
+        assert.equal(asJson.body?.error, 'invalid_request', asJson.text);
+        assert.equal(await me(c.access_token), 200, 'a JSON body revoked nothing');
+        return `curl ${byCurl.status}, requests ${byRequests.status}, requests json= ${asJson.status}`;
+      },
+    );
+
+    await check(
+      'curl -u introspects (RFC 7662): active for a live token, false once revoked, 401 Basic without the secret',
+      async () => {
+        const live = (await login(worker.url, email)).access_token;
+        const basic = [introspectionClient.id, introspectionClient.secret];
+        const ask = (token, credential = basic) =>
+          post('curl', '/oauth/introspect', {
+            basic: credential,
+            form: 'urlenc',
+            fields: { token },
+          });
+        const active = await ask(live);
+        assert.equal(active.status, 200, active.text);
+        assert.equal(active.body.active, true, active.text);
+        assert.equal(active.headers['cache-control'], 'no-store');
+        assert.deepEqual((await ask(revokedAccess)).body, { active: false });
+        const wrong = await ask(live, [introspectionClient.id, 'not-the-secret']);
+        assert.equal(wrong.status, 401, wrong.text);
+        assert.match(wrong.headers['www-authenticate'] ?? '', /^Basic/);
+        return `live: active ${active.body.active} (${Object.keys(active.body).length} members); revoked: inactive; wrong secret: ${wrong.status}`;
+      },
+    );
+
+    await check(
+      '@edge-auth/verify: introspection mode refuses a revoked token before exp, JWKS-only still accepts it',
+      async () => {
+        const live = (await login(worker.url, email)).access_token;
+        const introspection = {
+          clientId: introspectionClient.id,
+          clientSecret: introspectionClient.secret,
+        };
+        const tokens = { live, revoked: revokedAccess };
+        const { results } = await verifyBothModes({
+          issuer: worker.url,
+          audience,
+          introspection,
+          tokens,
+        });
+        assert.equal(results.live.jwks.valid, true, JSON.stringify(results.live));
+        assert.equal(results.live.introspection.valid, true, JSON.stringify(results.live));
+        assert.equal(results.revoked.jwks.valid, true, 'JWKS only: valid until exp');
+        assert.deepEqual(results.revoked.introspection, {
+          valid: false,
+          status: 401,
+          code: 'invalid_token',
+          reason: 'inactive',
+        });
+        const wrong = await verifyBothModes({
+          issuer: worker.url,
+          audience,
+          introspection: { ...introspection, clientSecret: 'not-the-secret' },
+          tokens: { live },
+        });
+        assert.equal(wrong.results.live.introspection.status, 503);
+        assert.equal(wrong.results.live.introspection.code, 'introspection_unavailable');
+        return 'revoked: JWKS-only valid, introspection inactive; wrong secret: 503';
+      },
+    );
+  } finally {
+    await clients.stop();
+  }
 }
 
 /** "jose: tampered ERR_JWS_SIGNATURE_VERIFICATION_FAILED, ...; PyJWT: ..." for the summary. */

@@ -1,9 +1,10 @@
 // Every route in /openapi.json, called over real HTTP on `npm run dev` the way plain clients call
 // it: the real curl binary, Node's fetch and Python's requests, each with every bodiless form
-// where the route takes no body (or an optional one) and a JSON body where it takes one. Each
-// call gets fresh state from e2e/lib/route-fixtures.mjs and must answer what the contract says;
-// a well-formed call is never 415, 400 or 500. Also: a method a documented path does not have
-// is 405 with `Allow`. The route x client x form table goes to test-output/e2e/real-clients.txt.
+// where the route takes no body (or an optional one) and a JSON body where it takes one (a form
+// body on the two OAuth endpoints). Each call gets fresh state from e2e/lib/route-fixtures.mjs
+// and must answer what the contract says; a well-formed call is never 415, 400 or 500. Also: a
+// method a documented path does not have is 405 with `Allow`. The route x client x form table
+// goes to test-output/e2e/real-clients.txt.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,6 +63,7 @@ export async function realClients(ctx) {
     appUrl: ctx.appUrl,
     persistTo: worker.persistTo,
     github: ctx.github,
+    introspectionClient: ctx.introspectionClient,
   });
   // admin:grant writes the worker's SQLite file from another process: done before any call is
   // in flight, or the worker's own writes meet SQLITE_BUSY (503).
@@ -85,9 +87,12 @@ export async function realClients(ctx) {
       await soft(`${route.key}: set-up`, () => assert.fail(err.message));
       continue;
     }
-    const body = fixture.bodiless ? 'optional' : first.json !== undefined ? 'required' : 'none';
+    const carries = first.json !== undefined || first.fields !== undefined;
+    const body = fixture.bodiless ? 'optional' : carries ? 'required' : 'none';
+    // The OAuth endpoints (RFC 7009, RFC 7662) take a form where every other route takes JSON.
+    const full = first.fields !== undefined ? 'urlenc' : 'json';
     const forms =
-      body === 'required' ? ['json'] : body === 'optional' ? ['json', ...BODILESS] : BODILESS;
+      body === 'required' ? [full] : body === 'optional' ? [full, ...BODILESS] : BODILESS;
     const cases = CLIENTS.flatMap((name) => forms.map((form) => ({ client: name, form })));
     const outcomes = await pool(cases, CONCURRENCY, (c, i) =>
       callOnce(worker.url, clients, route, fixture, i === 0 ? first : undefined, kit, c),
@@ -145,8 +150,9 @@ function grouped(outcomes) {
   });
 }
 
+const WITH_BODY = new Set(['json', 'urlenc']);
 const setUp = (fixture, kit, form = 'json') =>
-  fixture.call ? fixture.call(kit, { bodiless: form !== 'json' }) : {};
+  fixture.call ? fixture.call(kit, { bodiless: !WITH_BODY.has(form) }) : {};
 
 function describeExpected(fixture) {
   const main = `${fixture.status}${fixture.code ? ` ${fixture.code}` : ''}`;
@@ -176,7 +182,7 @@ function documentProblems(route, fixture, body) {
 }
 
 async function callOnce(base, clients, route, fixture, prepared, kit, { client: name, form }) {
-  const expected = form === 'json' || !fixture.bodiless ? fixture : fixture.bodiless;
+  const expected = WITH_BODY.has(form) || !fixture.bodiless ? fixture : fixture.bodiless;
   let call = prepared;
   try {
     call ??= await setUp(fixture, kit, form);
@@ -188,8 +194,10 @@ async function callOnce(base, clients, route, fixture, prepared, kit, { client: 
     method: route.method,
     url: base + path,
     bearer: call.bearer,
+    basic: call.basic,
     form,
     json: form === 'json' ? call.json : undefined,
+    fields: form === 'urlenc' ? call.fields : undefined,
   });
   if (res.error) return { client: name, form, ok: false, cell: 'err', problem: res.error };
   const outcome = { client: name, form, status: res.status, cell: String(res.status) };

@@ -5,7 +5,14 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import type { Context } from 'hono';
 
-type Limited = 'REGISTER' | 'LOGIN' | 'REFRESH' | 'FORGOT_PASSWORD' | 'EMAIL_RESEND' | 'MFA_VERIFY';
+type Limited =
+  | 'REGISTER'
+  | 'LOGIN'
+  | 'REFRESH'
+  | 'FORGOT_PASSWORD'
+  | 'EMAIL_RESEND'
+  | 'MFA_VERIFY'
+  | 'INTROSPECT';
 
 export function rateLimiter(c: Context<AppEnv>): RateLimiter {
   return kvRateLimiter(

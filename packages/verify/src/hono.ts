@@ -27,11 +27,10 @@ function problem(
 }
 
 function refuse(result: Exclude<VerifyResult, { ok: true }>) {
-  if (result.code === 'jwks_unavailable') {
+  if (result.status === 503) {
     // The caller's token may be fine: never a 401, which would make a client sign out.
-    return problem(503, result.code, 'Signing keys unavailable; try again.', {
-      'Retry-After': '5',
-    });
+    const what = result.code === 'jwks_unavailable' ? 'Signing keys' : 'Token introspection';
+    return problem(503, result.code, `${what} unavailable; try again.`, { 'Retry-After': '5' });
   }
   // RFC 6750 §3.1: no error code when the request carried no token at all.
   const challenge = result.code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer';

@@ -1,8 +1,15 @@
 // @edge-auth/verify: checks the edge auth worker's access tokens in a service that trusts them.
 // Only the issuer's public keys are used: a token stays valid here until its `exp` even after a
-// sign-out, unless `isRevoked` says otherwise.
+// sign-out, unless `introspection` or `isRevoked` says otherwise.
 import { errors, jwtVerify } from 'jose';
+import {
+  introspector,
+  IntrospectionUnavailable,
+  type IntrospectionOptions,
+} from './introspection.js';
 import { keySet, KeysUnavailable } from './key-set.js';
+
+export type { IntrospectionOptions } from './introspection.js';
 
 export type Role = 'user' | 'admin';
 
@@ -33,6 +40,11 @@ export interface VerifierOptions {
   timeoutMs?: number;
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
   /**
+   * Also ask the worker's /oauth/introspect (RFC 7662) about every token that passed the local
+   * checks, so a revoked one is refused before its `exp`. Answers are cached briefly.
+   */
+  introspection?: IntrospectionOptions;
+  /**
    * Asked after every other check passed; `true` refuses the token (`invalid_token`). The seam
    * for revocation: a JWKS-only verifier cannot see a sign-out before `exp`. Errors propagate.
    */
@@ -43,7 +55,12 @@ export type VerifyResult =
   | { ok: true; claims: AccessTokenClaims; kid: string }
   /** `reason` (a jose error code, say) is for logs, not for the caller. */
   | { ok: false; status: 401; code: 'unauthorized' | 'invalid_token'; reason: string }
-  | { ok: false; status: 503; code: 'jwks_unavailable'; reason: string };
+  | {
+      ok: false;
+      status: 503;
+      code: 'jwks_unavailable' | 'introspection_unavailable';
+      reason: string;
+    };
 
 /** Request headers as Fetch (`Headers`) or Node's `http` (a plain object) has them. */
 export type RequestLike = { headers: Headers | Record<string, string | string[] | undefined> };
@@ -80,6 +97,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     timeoutMs: options.timeoutMs ?? 5000,
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
   });
+  const isActive =
+    options.introspection &&
+    introspector(
+      options.introspection,
+      options.issuer,
+      options.timeoutMs ?? 5000,
+      options.fetch ?? ((input, init) => fetch(input, init)),
+    );
 
   async function verify(token: string): Promise<VerifyResult> {
     if (token.length > MAX_AUTHORIZATION_LENGTH) return invalid('too_long');
@@ -101,11 +126,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
         return invalid('ERR_JWT_CLAIM_VALIDATION_FAILED');
       }
       const claims = payload as unknown as AccessTokenClaims;
+      if (isActive && !(await isActive(token, claims))) return invalid('inactive');
       if (await options.isRevoked?.(claims, token)) return invalid('revoked');
       return { ok: true, claims, kid: protectedHeader.kid ?? '' };
     } catch (error) {
       if (error instanceof KeysUnavailable) {
         return { ok: false, status: 503, code: 'jwks_unavailable', reason: error.message };
+      }
+      if (error instanceof IntrospectionUnavailable) {
+        return { ok: false, status: 503, code: 'introspection_unavailable', reason: error.message };
       }
       if (error instanceof errors.JOSEError) return invalid(error.code);
       throw error;

@@ -11,6 +11,8 @@ describe('@edge-auth/verify as a package', () => {
       'dist/hono.js',
       'dist/index.d.ts',
       'dist/index.js',
+      'dist/introspection.d.ts',
+      'dist/introspection.js',
       'dist/key-set.d.ts',
       'dist/key-set.js',
       'package.json',
