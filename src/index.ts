@@ -14,6 +14,8 @@ import { securityHeaders } from './middleware/security-headers';
 import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
+import { keysApi } from './keys/api';
+import { scheduledKeys } from './keys/scheduled';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
 import { createRouter } from './router';
@@ -48,6 +50,7 @@ for (const api of [
   identitiesApi,
   passkeysApi,
   emailCodeApi,
+  keysApi,
 ]) {
   app.route('/', api);
 }
@@ -167,5 +170,6 @@ export default {
     const log = createLogger(config.LOG_LEVEL, { cron: controller.cron });
     const deleted = await housekeeping(guardBindings(env).DB, config, controller.scheduledTime);
     log.info('housekeeping', { deleted });
+    await scheduledKeys(guardBindings(env).DB, config, controller.scheduledTime, log);
   },
 } satisfies ExportedHandler<Env>;
