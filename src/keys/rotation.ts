@@ -63,7 +63,10 @@ export async function rotateSoon(d1: D1Database, config: Config, now: number, ac
   await advanceKeys(d1, config, now, actor);
   const next = (await liveKeys(d1)).find((r) => r.state === 'next');
   if (!next) throw new Error('advanceKeys left no next key');
-  const earliest = Math.max(now, next.createdAt + publicationLeadSeconds(config.JWKS_MAX_AGE) * 1000);
+  const earliest = Math.max(
+    now,
+    next.createdAt + publicationLeadSeconds(config.JWKS_MAX_AGE) * 1000,
+  );
   const db = database(d1);
   await db.batch([
     db

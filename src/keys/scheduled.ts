@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { liveKeys } from './queries';
+import { forgetStoredKeys } from './ring';
 import { advanceKeys, SCHEDULE } from './rotation';
 
 /**
@@ -14,6 +15,8 @@ export async function scheduledKeys(d1: D1Database, config: Config, now: number,
   }
   try {
     await advanceKeys(d1, config, now, SCHEDULE);
+    // This isolate sees its own changes at once; the others within one ring TTL.
+    forgetStoredKeys();
     const keys = await liveKeys(d1);
     log.info('signing keys', { keys: keys.map((k) => ({ kid: k.kid, state: k.state })) });
   } catch (err) {
