@@ -36,6 +36,7 @@ import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
 import { passkeys } from './phases/passkeys.mjs';
 import { realClients } from './phases/real-clients.mjs';
+import { keys } from './phases/keys.mjs';
 import { rotation } from './phases/rotation.mjs';
 import { viteApp } from './phases/vite-app.mjs';
 
@@ -54,6 +55,7 @@ const PHASES = [
   'federation',
   'passkeys',
   'rotation',
+  'keys',
   'breached',
   'example-types',
 ];
@@ -272,6 +274,10 @@ try {
 
   if (wanted('rotation')) {
     await phase('key rotation: [A] -> [B, A] -> [B]', 240_000, () => rotation(ctx));
+  }
+
+  if (wanted('keys')) {
+    await phase('keys without humans: made, rotated twice, removed', 300_000, () => keys(ctx));
   }
 
   if (wanted('breached')) {

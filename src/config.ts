@@ -149,7 +149,7 @@ const schema = z
      */
     KEY_ENCRYPTION_KEY: sealingKeys.optional(),
     /** Seconds a signing key is current before the next one takes over (docs/keys.md). */
-    KEY_ROTATION_INTERVAL: int(60, 366 * 86_400).default(30 * 86_400),
+    KEY_ROTATION_INTERVAL: int(1, 366 * 86_400).default(30 * 86_400),
     /** The JWKS's Cache-Control max-age: a new key is published at least this long before use. */
     JWKS_MAX_AGE: int(1, 86_400).default(300),
     REQUIRE_ADMIN_MFA: bool.default(false),
