@@ -62,38 +62,10 @@ export async function keys(ctx) {
   let admin;
   const adminToken = async () => (await login(auth.url, admin.email)).access_token;
 
-  await check(
-    'an admin (admin:grant), and the bootstrap key imported on the first admin call',
-    async () => {
-      admin = await verifiedUser(auth.url, 'keys-admin', appUrl);
-      const grant = await runProcess(
-        'npm',
-        ['run', '-s', 'admin:grant', '--', admin.email, '--persist-to', auth.persistTo],
-        { timeoutMs: 60_000 },
-      );
-      assert.equal(grant.code, 0, `admin:grant: ${grant.stderr || grant.stdout}`);
-      const { keys } = expectStatus(
-        await api.get('/admin/keys', { bearer: await adminToken() }),
-        200,
-      ).body;
-      assert.deepEqual(
-        keys.map((k) => [k.kid === bootstrap.kid ? 'bootstrap' : 'made', k.state]),
-        [
-          ['made', 'next'],
-          ['bootstrap', 'current'],
-        ],
-      );
-      expectStatus(
-        await request(issuer, 'POST', '/admin/keys/rotate', { bearer: await adminToken() }),
-        202,
-      );
-    },
-  );
-
   const users = [];
   const firstSeen = new Map(); // kid -> first poll that found it in the JWKS
   const lastPresent = new Map(); // kid -> last poll that found it there
-  const firstUsed = new Map(); // kid -> first token signed with it
+  const firstUsed = new Map(); // kid -> when it signed its first token (the jti's UUIDv7 time)
   const latestToken = new Map(); // kid -> the newest token it signed
   const failures = [];
   let verified = 0;
@@ -123,6 +95,45 @@ export async function keys(ctx) {
     }
   };
 
+  // Watches the JWKS all along, from before the first key is made: a key counts as published
+  // from the first poll that lists it (never earlier than it was).
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      await pollJwks().catch(() => {});
+      await sleep(200);
+    }
+  })();
+  const signedAt = (token) => parseInt(jwt.claims(token).jti.replaceAll('-', '').slice(0, 12), 16);
+
+  await check(
+    'an admin (admin:grant), and the bootstrap key imported on the first admin call',
+    async () => {
+      admin = await verifiedUser(auth.url, 'keys-admin', appUrl);
+      const grant = await runProcess(
+        'npm',
+        ['run', '-s', 'admin:grant', '--', admin.email, '--persist-to', auth.persistTo],
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(grant.code, 0, `admin:grant: ${grant.stderr || grant.stdout}`);
+      const { keys } = expectStatus(
+        await api.get('/admin/keys', { bearer: await adminToken() }),
+        200,
+      ).body;
+      assert.deepEqual(
+        keys.map((k) => [k.kid === bootstrap.kid ? 'bootstrap' : 'made', k.state]),
+        [
+          ['made', 'next'],
+          ['bootstrap', 'current'],
+        ],
+      );
+      expectStatus(
+        await request(issuer, 'POST', '/admin/keys/rotate', { bearer: await adminToken() }),
+        202,
+      );
+    },
+  );
+
   await check(
     'two rotations under traffic: jose and @edge-auth/verify verify every token, zero failures',
     async () => {
@@ -151,7 +162,7 @@ export async function keys(ctx) {
         calls++;
         const token = user.tokens.access_token;
         const { kid } = jwt.header(token);
-        if (!firstUsed.has(kid)) firstUsed.set(kid, Date.now());
+        if (!firstUsed.has(kid)) firstUsed.set(kid, signedAt(token));
         latestToken.set(kid, token);
         expectStatus(await api.get('/users/me', { bearer: token }), 200);
         // The new token, and the newest token of every key while it lives.
@@ -162,6 +173,8 @@ export async function keys(ctx) {
         }
         await sleep(250);
       }
+      polling = false;
+      await poller;
       assert.deepEqual(failures, [], `${failures.length} of ${verified} verifications failed`);
       const kids = [...firstUsed.keys()];
       assert.equal(kids[0], bootstrap.kid);
