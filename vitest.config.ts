@@ -42,6 +42,7 @@ const workers = defineProject({
           JWT_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
           PASSWORD_PEPPER: 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz',
           TOTP_ENCRYPTION_KEY: `1:${generateSecret()}`,
+          KEY_ENCRYPTION_KEY: `1:${generateSecret()}`,
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },
       },

@@ -37,11 +37,12 @@ import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
 import { passkeys } from './phases/passkeys.mjs';
 import { realClients } from './phases/real-clients.mjs';
+import { keys } from './phases/keys.mjs';
 import { rotation } from './phases/rotation.mjs';
 import { viteApp } from './phases/vite-app.mjs';
 
 const startedAt = Date.now();
-const SUITE_LIMIT_MS = 8 * 60_000;
+const SUITE_LIMIT_MS = 12 * 60_000;
 const PHASES = [
   'journey',
   'downstream',
@@ -55,6 +56,7 @@ const PHASES = [
   'federation',
   'passkeys',
   'rotation',
+  'keys',
   'breached',
   'example-types',
 ];
@@ -280,6 +282,10 @@ try {
 
   if (wanted('rotation')) {
     await phase('key rotation: [A] -> [B, A] -> [B]', 240_000, () => rotation(ctx));
+  }
+
+  if (wanted('keys')) {
+    await phase('keys without humans: made, rotated twice, removed', 300_000, () => keys(ctx));
   }
 
   if (wanted('breached')) {

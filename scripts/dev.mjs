@@ -2,7 +2,7 @@
 // `npm run dev [-- wrangler dev options]`: the worker on http://127.0.0.1:8787 with local D1 and
 // KV, fully offline. On every start it
 //   1. creates `.dev.vars` from `.dev.vars.example` if missing, and fills in a development
-//      signing key and pepper where they are empty (an existing value is never overwritten);
+//      signing key, pepper and sealing keys where they are empty (an existing value is never overwritten);
 //   2. applies `migrations/` to the local D1 (the same state directory wrangler dev uses);
 //   3. starts `wrangler dev`, passing through any extra options (`--port 9000`, `--persist-to`),
 //      and restarts it when `.dev.vars` changes.
@@ -48,6 +48,7 @@ async function ensureDevVars(path = '.dev.vars') {
   );
   await fill('PASSWORD_PEPPER', generateSecret);
   await fill('TOTP_ENCRYPTION_KEY', () => `1:${generateSecret()}`);
+  await fill('KEY_ENCRYPTION_KEY', () => `1:${generateSecret()}`);
   // Written only when something changed: wrangler dev reloads on any write to .dev.vars, which
   // would restart every other running dev server mid-request.
   if (created || text !== original) writeFileSync(path, text, { mode: 0o600 });

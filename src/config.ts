@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identityProviders, identityProviderSecrets } from './federation/config';
 import { introspectionClients } from './oauth/config';
+import { publicationLeadSeconds } from './keys/timing';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
@@ -142,8 +143,18 @@ const schema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Plain-http local development only: drops `Secure` and the `__Host-` prefix. */
     COOKIE_INSECURE_DEV: bool.default(false),
-    JWT_SIGNING_KEYS: signingKeys,
+    /** Bootstrap and import path for signing keys (src/keys/, docs/keys.md). */
+    JWT_SIGNING_KEYS: signingKeys.optional(),
     TOTP_ENCRYPTION_KEY: sealingKeys,
+    /**
+     * Same form as TOTP_ENCRYPTION_KEY: seals the private signing keys the worker stores in D1.
+     * Unset, the worker never stores a key: it signs with JWT_SIGNING_KEYS and rotates nothing.
+     */
+    KEY_ENCRYPTION_KEY: sealingKeys.optional(),
+    /** Seconds a signing key is current before the next one takes over (docs/keys.md). */
+    KEY_ROTATION_INTERVAL: int(1, 366 * 86_400).default(30 * 86_400),
+    /** The JWKS's Cache-Control max-age: a new key is published at least this long before use. */
+    JWKS_MAX_AGE: int(1, 86_400).default(300),
     REQUIRE_ADMIN_MFA: bool.default(false),
     /** Sign-in with other identity providers: src/federation/config.ts. */
     IDENTITY_PROVIDERS: identityProviders,
@@ -199,6 +210,16 @@ const schema = z
     },
     { path: ['WEBAUTHN_RP_ID'], message: "must be ISSUER's host or a parent domain of it" },
   )
+  .refine((c) => c.JWT_SIGNING_KEYS || c.KEY_ENCRYPTION_KEY, {
+    path: ['JWT_SIGNING_KEYS'],
+    message: 'is missing (or set KEY_ENCRYPTION_KEY and the worker makes its own keys)',
+  })
+  // A next key is published for this long before it signs (src/keys/timing.ts): an interval
+  // shorter than that would have a key sign before every cache can know it.
+  .refine((c) => c.KEY_ROTATION_INTERVAL > publicationLeadSeconds(c.JWKS_MAX_AGE), {
+    path: ['KEY_ROTATION_INTERVAL'],
+    message: 'must be longer than JWKS_MAX_AGE plus 30 s of ring cache and 30 s of clock skew',
+  })
   .refine((c) => c.MAIL_TRANSPORT !== 'resend' || (c.MAIL_API_KEY && c.MAIL_FROM), {
     path: ['MAIL_TRANSPORT'],
     message: 'resend needs MAIL_API_KEY and MAIL_FROM',

@@ -16,6 +16,8 @@ import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
 import { oauth } from './oauth/routes';
+import { keysApi } from './keys/api';
+import { scheduledKeys } from './keys/scheduled';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
 import { createRouter } from './router';
@@ -52,6 +54,7 @@ for (const api of [
   identitiesApi,
   passkeysApi,
   emailCodeApi,
+  keysApi,
 ]) {
   app.route('/', api);
 }
@@ -172,5 +175,6 @@ export default {
     const deleted = await housekeeping(guardBindings(env).DB, config, controller.scheduledTime);
     const totpReseal = await resealTotpSecrets(guardBindings(env).DB, config.TOTP_ENCRYPTION_KEY);
     log.info('housekeeping', { deleted, ...(totpReseal && { totp_reseal: totpReseal }) });
+    await scheduledKeys(guardBindings(env).DB, config, controller.scheduledTime, log);
   },
 } satisfies ExportedHandler<Env>;

@@ -19,11 +19,17 @@ describe('configuration', () => {
     const config = loadConfig(env);
     expect(config.ACCESS_TOKEN_TTL).toBe(900);
     expect(config.ALLOWED_ORIGINS).toEqual(['https://app.example.com']);
-    expect(config.JWT_SIGNING_KEYS.keys.length).toBe(1);
+    expect(config.JWT_SIGNING_KEYS!.keys.length).toBe(1);
+  });
+
+  it('needs JWT_SIGNING_KEYS unless KEY_ENCRYPTION_KEY lets the worker make its own', () => {
+    expect(problemsOf({ JWT_SIGNING_KEYS: '', KEY_ENCRYPTION_KEY: '' })).toEqual([
+      'JWT_SIGNING_KEYS is missing (or set KEY_ENCRYPTION_KEY and the worker makes its own keys)',
+    ]);
+    expect(problemsOf({ JWT_SIGNING_KEYS: '' })).toEqual([]);
   });
 
   it.each([
-    ['missing', ''],
     ['not JSON', '{"keys": ['],
     ['not a set', JSON.stringify([{ kty: 'RSA' }])],
     ['an empty set', JSON.stringify({ keys: [] })],

@@ -93,7 +93,10 @@ describe('the scheduled housekeeping job', () => {
       'locked@example.com',
       'recent@example.com',
     ]);
-    expect(await ids('audit_events')).toEqual(['a-new']);
+    // The same run's key step (src/keys/scheduled.ts) records its own events: see test/keys.
+    const events = await ids('audit_events');
+    expect(events).toContain('a-new');
+    expect(events).not.toContain('a-old');
     expect(await count('users')).toBe(1);
   });
 

@@ -10,6 +10,7 @@ import { requireAuth } from '../src/middleware/bearer';
 import { requestContext } from '../src/middleware/context';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import worker from '../src/index';
+import { forgetStoredKeys } from '../src/keys/ring';
 import { bearer, call, countingKv, json, register, signedIn, uniqueEmail } from './helpers';
 import { Browser } from './pages/browser';
 
@@ -93,8 +94,13 @@ function countingBindings() {
   return { bindings: { DB, KV }, usage, sqlLog };
 }
 
-/** One request through the worker with counting bindings; deferred work (waitUntil) included. */
+/**
+ * One request through the worker with counting bindings; deferred work (waitUntil) included.
+ * The isolate's signing-key ring is read first (uncounted): it costs one D1 read per isolate per
+ * ring TTL (30 s), pinned apart below, not one per request.
+ */
 async function measure(path: string, init: RequestInit = {}) {
+  await call('/.well-known/jwks.json');
   const { bindings, usage, sqlLog } = countingBindings();
   const res = await call(path, init, bindings);
   await res.arrayBuffer();
@@ -137,6 +143,16 @@ describe('storage calls per route', () => {
     expect(cached.usage).toEqual(none);
     const discovery = await measure('/.well-known/openid-configuration');
     expect(discovery.usage).toEqual(none);
+  });
+
+  it('a cold isolate reads its signing-key ring from D1 once, then not again within the TTL', async () => {
+    forgetStoredKeys();
+    const cold = countingBindings();
+    expect((await call('/.well-known/jwks.json', {}, cold.bindings)).status).toBe(200);
+    expect(cold.usage).toEqual({ ...none, d1RoundTrips: 1, d1Reads: 1 });
+    const warm = countingBindings();
+    expect((await call('/.well-known/jwks.json', {}, warm.bindings)).status).toBe(200);
+    expect(warm.usage).toEqual(none);
   });
 
   it('the bearer check alone (signature, claims, revocation) is one KV read and no D1 call', async () => {

@@ -8,7 +8,7 @@ export const config = () => loadConfig(env);
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function ourKey() {
-  const jwk = config().JWT_SIGNING_KEYS.keys[0]!;
+  const jwk = config().JWT_SIGNING_KEYS!.keys[0]!;
   return { jwk, kid: jwk.kid };
 }
 

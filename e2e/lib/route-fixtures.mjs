@@ -287,6 +287,26 @@ export const fixtures = {
     call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.totpUser()).id } }),
   },
   'GET /admin/audit': { status: 200, call: async (s) => ({ bearer: await s.admin() }) },
+  // Keys (docs/keys.md): rotate only schedules the next key; the removal takes the next key,
+  // never the current one, so every other fixture's tokens stay valid.
+  'GET /admin/keys': {
+    status: 200,
+    call: async (s) => ({ bearer: await s.admin() }),
+    check: (res) => assert.equal(res.body.keys.filter((k) => k.state === 'current').length, 1),
+  },
+  'POST /admin/keys/rotate': { status: 202, call: async (s) => ({ bearer: await s.admin() }) },
+  'DELETE /admin/keys/{kid}': {
+    status: 204,
+    call: async (s) => {
+      const bearer = await s.admin();
+      const { keys } = expectStatus(await s.get('/admin/keys', { bearer }), 200).body;
+      return { bearer, params: { kid: keys.find((k) => k.state === 'next').kid } };
+    },
+    check: async (res, { call, s }) => {
+      const jwks = expectStatus(await s.get('/.well-known/jwks.json'), 200).body;
+      assert.ok(!jwks.keys.some((k) => k.kid === call.params.kid), 'the removed key is published');
+    },
+  },
 
   // A refresh token ends its whole session; the access token of that session is refused.
   'POST /oauth/revoke': {

@@ -91,11 +91,11 @@ async function startWrangler({ name, port, args, vars, ready, startTimeoutMs = 9
  * `npm run dev -- --port P --persist-to <fresh> --var ...`: migrations applied, .dev.vars created
  * if missing, then `wrangler dev`. Resolves once `/health/ready` answers 200.
  */
-export function startAuthWorker({ name = 'auth', port, vars } = {}) {
+export function startAuthWorker({ name = 'auth', port, vars, devArgs = [] } = {}) {
   return startWrangler({
     name,
     port,
-    args: [join(root, 'scripts/dev.mjs')],
+    args: [join(root, 'scripts/dev.mjs'), ...devArgs],
     vars,
     ready: '/health/ready',
   });

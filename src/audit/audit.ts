@@ -36,7 +36,13 @@ export type AuditType =
   | 'passkey.used'
   | 'passkey.renamed'
   | 'passkey.deleted'
-  | 'passkey.refused';
+  | 'passkey.refused'
+  | 'key.imported'
+  | 'key.created'
+  | 'key.activated'
+  | 'key.retired'
+  | 'key.removed'
+  | 'key.rotation_scheduled';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;

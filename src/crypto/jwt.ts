@@ -1,6 +1,7 @@
 import { SignJWT, base64url, errors, importJWK, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
 import type { Config, RsaPrivateJwk } from '../config';
+import { storedKeyRing } from '../keys/ring';
 import { sha256, uuidv7 } from './tokens';
 
 /** RFC 9068 §2.1: access tokens carry `typ: at+jwt`, so no other JWT can pass as one. */
@@ -10,8 +11,9 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 
 export type PublicJwk = { kty: 'RSA'; kid: string; use: 'sig'; alg: 'RS256'; n: string; e: string };
 
-type KeyRing = {
-  signer: { kid: string; key: CryptoKey };
+export type KeyRing = {
+  /** The key that signs a token issued at `now`. */
+  signerAt(now: number): Promise<{ kid: string; key: CryptoKey }>;
   verifiers: Map<string, CryptoKey>;
   jwks: { keys: PublicJwk[] };
   etag: string;
@@ -22,10 +24,23 @@ type KeyRing = {
 const rings = new Map<string, Promise<KeyRing>>();
 // The parsed key set is one object per cached config, so the hot path (every sign and verify)
 // finds its ring without serialising the key set; the map above shares a ring between configs.
-const ringOfKeys = new WeakMap<Config['JWT_SIGNING_KEYS'], Promise<KeyRing>>();
+const ringOfKeys = new WeakMap<NonNullable<Config['JWT_SIGNING_KEYS']>, Promise<KeyRing>>();
 
-export function keyRing(config: Config): Promise<KeyRing> {
+/**
+ * The keys that sign and verify: those stored in D1 when the store is in use (with `d1` and
+ * KEY_ENCRYPTION_KEY, see src/keys/), else JWT_SIGNING_KEYS, the bootstrap (docs/keys.md).
+ */
+export async function keyRing(config: Config, d1?: D1Database, now = Date.now()): Promise<KeyRing> {
+  if (d1 && config.KEY_ENCRYPTION_KEY) {
+    const stored = await storedKeyRing(d1, config, now);
+    if (stored) return stored;
+  }
+  return envKeyRing(config);
+}
+
+function envKeyRing(config: Config): Promise<KeyRing> {
   const keys = config.JWT_SIGNING_KEYS;
+  if (!keys) return Promise.reject(new Error('no signing key: set JWT_SIGNING_KEYS'));
   let ring = ringOfKeys.get(keys);
   if (ring) return ring;
   const cacheKey = JSON.stringify(keys);
@@ -60,8 +75,9 @@ async function importRing(keys: RsaPrivateJwk[]): Promise<KeyRing> {
     verifiers.set(jwk.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
   }
   const jwks = { keys: publics };
+  const signer = { kid: first.kid, key: signKey as CryptoKey };
   return {
-    signer: { kid: first.kid, key: signKey as CryptoKey },
+    signerAt: () => Promise.resolve(signer),
     verifiers,
     jwks,
     etag: `"${await sha256(JSON.stringify(jwks))}"`,
@@ -82,7 +98,8 @@ const accessClaims = z.object({
   role: z.enum(['user', 'admin']),
   email_verified: z.boolean(),
 });
-export type AccessClaims = z.infer<typeof accessClaims>;
+/** The claims, and the `kid` of the key that signed them (for the removed-key check). */
+export type AccessClaims = z.infer<typeof accessClaims> & { kid?: string };
 
 export type AccessTokenInput = {
   userId: string;
@@ -95,8 +112,9 @@ export async function signAccessToken(
   config: Config,
   input: AccessTokenInput,
   now: number,
+  d1?: D1Database,
 ): Promise<string> {
-  const { signer } = await keyRing(config);
+  const signer = await (await keyRing(config, d1, now)).signerAt(now);
   const iat = Math.floor(now / 1000);
   return new SignJWT({
     sid: input.sessionId,
@@ -121,11 +139,12 @@ export async function verifyAccessToken(
   config: Config,
   token: string,
   now: number,
+  d1?: D1Database,
 ): Promise<AccessClaims | null> {
   if (!isCanonicalCompactJws(token)) return null;
-  const { verifiers } = await keyRing(config);
+  const { verifiers } = await keyRing(config, d1, now);
   try {
-    const { payload } = await jwtVerify(
+    const { payload, protectedHeader } = await jwtVerify(
       token,
       // The key comes only from our own set, chosen by `kid`; `jwk`, `jku`, `x5u` and `x5c`
       // headers are never consulted (RFC 8725 §3.10).
@@ -146,7 +165,7 @@ export async function verifyAccessToken(
       },
     );
     const claims = accessClaims.safeParse(payload);
-    return claims.success ? claims.data : null;
+    return claims.success ? { ...claims.data, kid: protectedHeader.kid } : null;
   } catch (err) {
     if (err instanceof errors.JOSEError) return null;
     throw err;

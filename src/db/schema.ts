@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 // Times are Unix epoch milliseconds (integers); ids are UUIDv7 strings (time-ordered).
@@ -308,3 +309,42 @@ export const emailCodes = sqliteTable(
 );
 
 export type PasskeyRow = typeof passkeys.$inferSelect;
+
+/**
+ * A signing key the worker made (or imported from JWT_SIGNING_KEYS), see src/keys/. At most one
+ * `next` and one `current` (partial unique indexes), so racing rotations cannot make two. A key
+ * that left service stays as a `gone` row without any key material: its kid is never reused and
+ * never imported again.
+ */
+export const signingKeys = sqliteTable(
+  'signing_keys',
+  {
+    kid: text('kid').primaryKey(),
+    state: text('state', { enum: ['next', 'current', 'retiring', 'gone'] }).notNull(),
+    /** The public JWK's `n` and `e` (JSON); null once gone. */
+    publicJwk: text('public_jwk'),
+    /** The private JWK, AES-GCM sealed under KEY_ENCRYPTION_KEY with the kid bound; null once gone. */
+    privateSealed: text('private_sealed'),
+    sealingVersion: integer('sealing_version'),
+    /** `generated` by the worker or `imported` from JWT_SIGNING_KEYS. */
+    origin: text('origin', { enum: ['generated', 'imported'] }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** When it signs first (a `next` key: the earliest moment every JWKS cache has it). */
+    activatesAt: integer('activates_at').notNull(),
+    /** When it stopped signing (set when it becomes `retiring`). */
+    retiredAt: integer('retired_at'),
+    /** When it left the JWKS: retired and expired, or removed by an admin. */
+    goneAt: integer('gone_at'),
+    /** True when an admin removed it (emergency removal), not the schedule. */
+    removed: integer('removed', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('signing_keys_one_next')
+      .on(t.state)
+      .where(sql`state = 'next'`),
+    uniqueIndex('signing_keys_one_current')
+      .on(t.state)
+      .where(sql`state = 'current'`),
+  ],
+);
+export type SigningKeyRow = typeof signingKeys.$inferSelect;

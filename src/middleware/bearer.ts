@@ -20,7 +20,7 @@ export async function verifiedBearer(c: Context<AppEnv>) {
   if (!header || header.length > MAX_AUTHORIZATION_LENGTH) return null;
   const match = BEARER.exec(header);
   if (!match) return null;
-  return verifyAccessToken(c.var.config, match[1]!, Date.now());
+  return verifyAccessToken(c.var.config, match[1]!, Date.now(), c.env.DB);
 }
 
 /** Whether verified claims are still alive: the revocation lookup in KV. */

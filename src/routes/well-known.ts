@@ -11,10 +11,6 @@ const jwk = z.object({
   e: z.string(),
 });
 
-// Downstream verifiers cache the set; a new key must be published at least this long before it
-// signs anything (see README, "Rotating signing keys").
-const JWKS_MAX_AGE_SECONDS = 300;
-
 export const wellKnown = createRouter()
   .openapi(
     createRoute({
@@ -32,8 +28,10 @@ export const wellKnown = createRouter()
       },
     }),
     async (c) => {
-      const { jwks, etag } = await keyRing(c.var.config);
-      c.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      const { jwks, etag } = await keyRing(c.var.config, c.env.DB);
+      // Downstream verifiers cache the set this long; a new key is published at least this long
+      // (plus skew) before it signs anything (docs/keys.md).
+      c.header('Cache-Control', `public, max-age=${c.var.config.JWKS_MAX_AGE}`);
       c.header('ETag', etag);
       if (matchesEtag(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
       return c.json(jwks, 200);
@@ -66,7 +64,7 @@ export const wellKnown = createRouter()
     }),
     (c) => {
       const issuer = c.var.config.ISSUER;
-      c.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      c.header('Cache-Control', `public, max-age=${c.var.config.JWKS_MAX_AGE}`);
       return c.json(
         {
           issuer,

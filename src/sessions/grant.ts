@@ -31,7 +31,10 @@ export async function respondWithTokens(
     role: grant.role,
     emailVerified: grant.emailVerified,
   };
-  const [accessToken] = await Promise.all([signAccessToken(config, claims, now), persisting]);
+  const [accessToken] = await Promise.all([
+    signAccessToken(config, claims, now, c.env.DB),
+    persisting,
+  ]);
   const refreshExpiresIn = setSessionCookie(c, grant, now);
   c.header('Cache-Control', 'no-store');
   return c.json(

@@ -6,6 +6,9 @@ import { unavailable } from '../errors';
 // access token they could cover: one lifetime plus the verifier's clock tolerance.
 const sessionKey = (sid: string) => `revoked:session:${sid}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
+// A signing key an admin removed (src/keys/rotation.ts): every token it signed is dead, in every
+// isolate, before that isolate's cached key ring expires.
+const signingKeyKey = (kid: string) => `revoked:key:${kid}`;
 
 /**
  * A per-user cut-off: tokens issued before `before` (ms) are dead, except those of `keep`. A
@@ -27,6 +30,10 @@ async function put(kv: KVNamespace, key: string, value: string, config: Config) 
   } catch {
     throw unavailable();
   }
+}
+
+export async function denyKey(kv: KVNamespace, config: Config, kid: string) {
+  await put(kv, signingKeyKey(kid), '1', config);
 }
 
 export async function denySession(kv: KVNamespace, config: Config, sessionId: string) {
@@ -70,11 +77,13 @@ function parseCutoffs(raw: string | null): UserCutoff[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** One KV read (a bulk get of both keys) decides whether a verified token is still alive. */
+/** One KV read (a bulk get of all keys) decides whether a verified token is still alive. */
 export async function isRevoked(kv: KVNamespace, claims: AccessClaims): Promise<boolean> {
   const keys = [sessionKey(claims.sid), userKey(claims.sub)];
+  if (claims.kid) keys.push(signingKeyKey(claims.kid));
   const found = await kv.get(keys);
   if (found.get(keys[0]!)) return true;
+  if (keys[2] && found.get(keys[2])) return true;
   const issuedAt = issuedAtMs(claims);
   return parseCutoffs(found.get(keys[1]!) ?? null).some(
     (cut) => claims.sid !== cut.keep && issuedAt < cut.before,

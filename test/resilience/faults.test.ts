@@ -137,6 +137,10 @@ async function send(req: Req, overrides: Record<string, unknown> = {}): Promise<
   };
   if (req.bearer) headers.Authorization = `Bearer ${req.bearer}`;
   const init = { method: 'POST', headers, body: JSON.stringify(req.body) };
+  // The isolate reads its signing-key ring from D1 at most once per ring TTL (src/keys/ring.ts),
+  // not per request: read it now, so that read never lands inside the request whose storage
+  // calls are indexed and faulted.
+  await call('/.well-known/jwks.json');
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000);
