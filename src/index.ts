@@ -13,6 +13,7 @@ import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
 import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
+import { lifecycleApi } from './lifecycle/api';
 import { federation } from './federation/routes';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
@@ -48,6 +49,7 @@ for (const api of [
   identitiesApi,
   passkeysApi,
   emailCodeApi,
+  lifecycleApi,
 ]) {
   app.route('/', api);
 }

@@ -36,7 +36,15 @@ export type AuditType =
   | 'passkey.used'
   | 'passkey.renamed'
   | 'passkey.deleted'
-  | 'passkey.refused';
+  | 'passkey.refused'
+  | 'email.change_requested'
+  | 'email.changed'
+  | 'account.exported'
+  | 'account.deleted'
+  | 'user.invited'
+  | 'invite.accepted'
+  | 'account.unlocked'
+  | 'password.reset_sent_by_admin';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;
