@@ -117,19 +117,33 @@ describe('POST /users/me/delete', () => {
 
   it('counts wrong passwords under the lockout (423 after five)', async () => {
     const { tokens } = await signedIn();
-    for (let i = 0; i < 5; i++) await deleteMe(tokens.access_token, { password: `wrong-${i}-password` });
-    await expectProblem(await deleteMe(tokens.access_token, { password: PASSWORD }), 423, 'account_locked');
+    for (let i = 0; i < 5; i++)
+      await deleteMe(tokens.access_token, { password: `wrong-${i}-password` });
+    await expectProblem(
+      await deleteMe(tokens.access_token, { password: PASSWORD }),
+      423,
+      'account_locked',
+    );
   });
 
   it('needs the TOTP (or a recovery) code when two-factor is on', async () => {
     const account = await enrolled();
     const t = account.tokens.access_token;
     await expectProblem(await deleteMe(t, { password: PASSWORD }), 403, 'invalid_mfa_code');
-    await expectProblem(await deleteMe(t, { password: PASSWORD, code: '000000' }), 403, 'invalid_mfa_code');
+    await expectProblem(
+      await deleteMe(t, { password: PASSWORD, code: '000000' }),
+      403,
+      'invalid_mfa_code',
+    );
     // The current step was spent by the enrolment; the next one is within the allowed skew.
     const res = await deleteMe(t, { password: PASSWORD, code: await codeFor(account.secret, 1) });
     expect(res.status).toBe(204);
-    expect(await count('SELECT COUNT(*) AS n FROM mfa_recovery_codes WHERE user_id = ?', account.user.id)).toBe(0);
+    expect(
+      await count(
+        'SELECT COUNT(*) AS n FROM mfa_recovery_codes WHERE user_id = ?',
+        account.user.id,
+      ),
+    ).toBe(0);
   });
 
   it('accepts a recovery code as the second factor', async () => {
@@ -155,7 +169,11 @@ describe('POST /users/me/delete', () => {
   });
 
   it('answers 401 without an access token', async () => {
-    await expectProblem(await call('/users/me/delete', json({ password: PASSWORD })), 401, 'unauthorized');
+    await expectProblem(
+      await call('/users/me/delete', json({ password: PASSWORD })),
+      401,
+      'unauthorized',
+    );
   });
 
   it('leaves no session behind when a refresh races the deletion', async () => {
@@ -170,7 +188,11 @@ describe('POST /users/me/delete', () => {
     if (refreshed.status === 200) {
       const won = (await refreshed.json()) as { access_token: string; refresh_token: string };
       // Whichever ran first, what the refresh handed out is dead now.
-      await expectProblem(await call('/users/me', withBearer(won.access_token)), 401, 'unauthorized');
+      await expectProblem(
+        await call('/users/me', withBearer(won.access_token)),
+        401,
+        'unauthorized',
+      );
       await expectProblem(await refresh(won.refresh_token), 401, 'invalid_refresh_token');
     }
     expect(await leftovers(user.id, email)).toEqual(NOTHING);
@@ -191,7 +213,9 @@ describe('the last admin', () => {
     await onlyAdmins(admin.user.id);
     const res = await deleteMe(admin.tokens.access_token, { password: PASSWORD });
     await expectProblem(res, 409, 'last_admin');
-    expect(await count('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?', admin.user.id)).toBe(1);
+    expect(await count('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?', admin.user.id)).toBe(
+      1,
+    );
     expect((await call('/users/me', withBearer(admin.tokens.access_token))).status).toBe(401);
     // The token was cut before the refusal; the session refreshes into a new one.
     expect((await refresh(admin.tokens.refresh_token)).status).toBe(200);
@@ -233,6 +257,10 @@ describe('the last admin', () => {
     await env.DB.prepare("UPDATE users SET role = 'admin', disabled_at = 1 WHERE id = ?")
       .bind(b.user.id)
       .run();
-    await expectProblem(await deleteMe(a.tokens.access_token, { password: PASSWORD }), 409, 'last_admin');
+    await expectProblem(
+      await deleteMe(a.tokens.access_token, { password: PASSWORD }),
+      409,
+      'last_admin',
+    );
   });
 });

@@ -57,7 +57,10 @@ describe('POST /users/me/email', () => {
   });
 
   it('answers 401 without an access token', async () => {
-    const res = await call('/users/me/email', json({ new_email: uniqueEmail(), password: PASSWORD }));
+    const res = await call(
+      '/users/me/email',
+      json({ new_email: uniqueEmail(), password: PASSWORD }),
+    );
     await expectProblem(res, 401, 'unauthorized');
   });
 
@@ -66,7 +69,11 @@ describe('POST /users/me/email', () => {
     for (let i = 0; i < 5; i++) {
       expect((await requestChange(tokens.access_token, uniqueEmail())).status).toBe(202);
     }
-    await expectProblem(await requestChange(tokens.access_token, uniqueEmail()), 429, 'rate_limited');
+    await expectProblem(
+      await requestChange(tokens.access_token, uniqueEmail()),
+      429,
+      'rate_limited',
+    );
   });
 });
 
@@ -81,7 +88,11 @@ describe('POST /auth/email/change/confirm', () => {
     const body = (await res.json()) as { id: string; email: string; email_verified: boolean };
     expect(body).toMatchObject({ id: user.id, email: next, email_verified: true });
     // The old address no longer signs in; the new one does; the session still refreshes.
-    await expectProblem(await call('/auth/login', json({ email, password: PASSWORD })), 401, 'invalid_credentials');
+    await expectProblem(
+      await call('/auth/login', json({ email, password: PASSWORD })),
+      401,
+      'invalid_credentials',
+    );
     await login(next);
     expect((await refresh(tokens.refresh_token)).status).toBe(200);
     expect((await mailTo(email)).some((m) => m.text.includes('no longer signs in'))).toBe(true);

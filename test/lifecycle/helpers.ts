@@ -8,8 +8,7 @@ export const post = (token: string, path: string, body: unknown) =>
 export const requestChange = (token: string, newEmail: string, password = PASSWORD) =>
   post(token, '/users/me/email', { new_email: newEmail, password });
 
-export const confirmChange = (token: string) =>
-  call('/auth/email/change/confirm', json({ token }));
+export const confirmChange = (token: string) => call('/auth/email/change/confirm', json({ token }));
 
 export const changeToken = (newEmail: string) => mailedToken(newEmail, 'confirm-email-change');
 
