@@ -15,7 +15,9 @@ import {
 
 const INVITED_PASSWORD = 'an invited person chose this';
 
-export async function lifecycleJourney({ page, base, email, persistTo }) {
+const skip = async () => {};
+
+export async function lifecycleJourney({ page, base, email, persistTo, capture = skip }) {
   const moved = uniqueEmail('pages-moved');
   await check('/account: change the email; the link in the mail confirms it', async () => {
     const signedIn = await signInWithPassword(page, base, email, PASSWORD);
@@ -33,6 +35,7 @@ export async function lifecycleJourney({ page, base, email, persistTo }) {
       path: '/confirm-email-change',
       heading: 'Confirm your new email',
     });
+    await capture(page, 'email-change-confirm');
     const done = await press(page, 'Use this address');
     await expectLanding(page, done, { path: '/confirm-email-change', heading: 'Email changed' });
     const account = await follow(page, 'Your account');
@@ -45,6 +48,7 @@ export async function lifecycleJourney({ page, base, email, persistTo }) {
     await section.getByLabel('I understand that this cannot be undone').check();
     const deleted = await press(page, 'Delete my account', section);
     await expectLanding(page, deleted, { path: '/account-deleted', heading: 'Account deleted' });
+    await capture(page, 'account-deleted');
     const res = await client(base).post('/auth/login', { email: moved, password: PASSWORD });
     expectStatus(res, 401);
   });
@@ -80,6 +84,7 @@ export async function lifecycleJourney({ page, base, email, persistTo }) {
       heading: 'Choose your password',
       text: invited,
     });
+    await capture(page, 'accept-invite');
     await fillIn(page, { 'New password': INVITED_PASSWORD });
     const done = await press(page, 'Set password and sign in');
     await expectLanding(page, done, { path: '/account', heading: 'Your account', text: invited });

@@ -83,7 +83,7 @@ export async function pages(ctx) {
 
     // Journey 7: change the email, delete the account, accept an invitation.
     const life = { ...(await browse(instance)), email: await apiUser(base, 'pages-life') };
-    await lifecycleJourney({ ...life, base, persistTo: worker.persistTo });
+    await lifecycleJourney({ ...life, base, persistTo: worker.persistTo, capture: audit.capture });
   } finally {
     // What was captured is written even when a journey stopped early.
     verdicts = audit.verdicts();
