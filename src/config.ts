@@ -126,6 +126,10 @@ const schema = z
     REQUIRE_EMAIL_VERIFICATION: bool.default(false),
     VERIFY_EMAIL_TTL: int(300, 30 * 86_400).default(86_400),
     RESET_PASSWORD_TTL: int(300, 86_400).default(1_800),
+    /** Seconds an admin's invitation link lives (src/lifecycle/invitation.ts). */
+    INVITE_TTL: int(3_600, 30 * 86_400).default(7 * 86_400),
+    /** Email-change requests per signed-in user (each needs the password; 409 says "taken"). */
+    RATE_LIMIT_EMAIL_CHANGE: rate('5/3600'),
     MAIL_TRANSPORT: z.enum(['dev-mailbox', 'resend']).default('resend'),
     MAIL_FROM: z.string().optional(),
     MAIL_API_KEY: z.string().optional(),

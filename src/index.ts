@@ -14,6 +14,7 @@ import { guardOrigin } from './middleware/origin';
 import { securityHeaders } from './middleware/security-headers';
 import { emailCodeApi } from './email-code/api';
 import { identitiesApi } from './federation/api';
+import { lifecycleApi } from './lifecycle/api';
 import { federation } from './federation/routes';
 import { oauth } from './oauth/routes';
 import { keysApi } from './keys/api';
@@ -55,6 +56,7 @@ for (const api of [
   passkeysApi,
   emailCodeApi,
   keysApi,
+  lifecycleApi,
 ]) {
   app.route('/', api);
 }

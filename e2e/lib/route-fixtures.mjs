@@ -337,6 +337,70 @@ export const fixtures = {
     },
   },
 
+  // The account lifecycle (src/lifecycle).
+  'POST /users/me/email': {
+    status: 202,
+    call: async (s) => {
+      const user = await s.signedIn();
+      return {
+        bearer: user.access_token,
+        json: { new_email: uniqueEmail('moved'), password: user.password },
+      };
+    },
+  },
+  'POST /auth/email/change/confirm': {
+    status: 200,
+    check: (res) => assert.equal(res.body?.email_verified, true, res.text),
+    call: async (s) => {
+      const user = await s.signedIn();
+      const next = uniqueEmail('moved');
+      const asked = await s.post('/users/me/email', {
+        bearer: user.access_token,
+        json: { new_email: next, password: user.password },
+      });
+      expectStatus(asked, 202);
+      const text = (await s.mail(next, /new email/i)).text;
+      const link = text.match(/https?:\/\/\S+/g)?.find((l) => l.includes('/confirm-email-change?'));
+      assert.ok(link, `no confirm-email-change link in: ${text}`);
+      return { json: { token: new URL(link).searchParams.get('token') } };
+    },
+  },
+  'GET /users/me/export': {
+    status: 200,
+    check: (res) => assert.equal(typeof res.body?.profile?.email, 'string', res.text),
+    call: async (s) => ({ bearer: (await s.signedIn()).access_token }),
+  },
+  'POST /users/me/delete': {
+    status: 204,
+    check: sessionEnded,
+    call: async (s) => {
+      const user = await s.signedIn();
+      return { bearer: user.access_token, json: { password: user.password } };
+    },
+    // No password given: refused as a wrong one, never a 400 or 415.
+    bodiless: { status: 403, code: 'invalid_current_password' },
+  },
+  'POST /admin/users': {
+    status: 201,
+    check: (res) => assert.equal(res.body?.email_verified, false, res.text),
+    call: async (s) => ({
+      bearer: await s.admin(),
+      json: { email: uniqueEmail('invited'), name: 'Ines' },
+    }),
+  },
+  'DELETE /admin/users/{id}': {
+    status: 204,
+    call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.signedIn()).id } }),
+  },
+  'POST /admin/users/{id}/unlock': {
+    status: 204,
+    call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.user()).id } }),
+  },
+  'POST /admin/users/{id}/password-reset': {
+    status: 202,
+    call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.user()).id } }),
+  },
+
   'GET /dev/mailbox.json': { status: 200 },
   'GET /dev/mailbox': { status: 200 },
 };

@@ -3,8 +3,9 @@
 // the mails point at these pages: (1) sign up, confirm from the dev mailbox, sign in; (2) two-factor
 // from a QR code read off a screenshot, then sign-in with a code and with a recovery code; (3) a
 // forgotten password; (4) one browser signs out another from /account; (5) journeys 1, 3 and 6
-// with JavaScript off; (6) sign-in with a mailed code. Every page state is screenshotted (light,
-// dark, 375 px) and scanned by axe-core.
+// with JavaScript off; (6) sign-in with a mailed code; (7) the account lifecycle: email change,
+// deletion, invitation. Every page state is screenshotted (light, dark, 375 px) and scanned by
+// axe-core.
 import assert from 'node:assert/strict';
 import { hermeticContext, launchChromium } from '../lib/chromium.mjs';
 import { verifiedUser } from '../lib/flows.mjs';
@@ -12,6 +13,7 @@ import { check } from '../lib/harness.mjs';
 import { PASSWORD, client, expectStatus, uniqueEmail } from '../lib/http.mjs';
 import { pageAudit, shotsDir } from '../lib/page-audit.mjs';
 import { emailCodeJourney } from '../lib/page-email-code.mjs';
+import { lifecycleJourney } from '../lib/page-lifecycle.mjs';
 import { resetJourney, signUpJourney } from '../lib/page-journeys.mjs';
 import { revokeJourney } from '../lib/page-revoke.mjs';
 import { twoFactorJourney } from '../lib/page-two-factor.mjs';
@@ -78,6 +80,10 @@ export async function pages(ctx) {
     // Journey 6: sign in with a mailed code (confirmed addresses only).
     const coded = { ...(await browse(instance)), email: await confirmedUser(base, 'pages-code') };
     await emailCodeJourney({ ...coded, base, capture: audit.capture });
+
+    // Journey 7: change the email, delete the account, accept an invitation.
+    const life = { ...(await browse(instance)), email: await apiUser(base, 'pages-life') };
+    await lifecycleJourney({ ...life, base, persistTo: worker.persistTo, capture: audit.capture });
   } finally {
     // What was captured is written even when a journey stopped early.
     verdicts = audit.verdicts();

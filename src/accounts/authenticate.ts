@@ -28,7 +28,8 @@ export type Authenticated = {
  * signed-in user re-proving who they are gets 403, so a client's "401 means sign in again"
  * never ends a session over a typo (API.md, Conventions).
  */
-export type Purpose = 'login' | 'password_change' | 'mfa_setup' | 'mfa_disable';
+export type Purpose =
+  'login' | 'password_change' | 'mfa_setup' | 'mfa_disable' | 'email_change' | 'account_delete';
 
 const wrongPassword = (via: Purpose) =>
   via === 'login'

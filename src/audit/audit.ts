@@ -42,7 +42,15 @@ export type AuditType =
   | 'key.activated'
   | 'key.retired'
   | 'key.removed'
-  | 'key.rotation_scheduled';
+  | 'key.rotation_scheduled'
+  | 'email.change_requested'
+  | 'email.changed'
+  | 'account.exported'
+  | 'account.deleted'
+  | 'user.invited'
+  | 'invite.accepted'
+  | 'account.unlocked'
+  | 'password.reset_sent_by_admin';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;

@@ -111,7 +111,10 @@ export const auditEvents = sqliteTable(
   ],
 );
 
-/** Email verification and password reset tokens: SHA-256 only, one user, one purpose. */
+/**
+ * Mailed single-use tokens (email verification, password reset, email change, invitation):
+ * SHA-256 only, one user, one purpose.
+ */
 export const oneTimeTokens = sqliteTable(
   'one_time_tokens',
   {
@@ -119,13 +122,18 @@ export const oneTimeTokens = sqliteTable(
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    purpose: text('purpose', { enum: ['verify_email', 'reset_password'] }).notNull(),
+    purpose: text('purpose', {
+      enum: ['verify_email', 'reset_password', 'email_change', 'invite'],
+    }).notNull(),
     tokenHash: text('token_hash').notNull(),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
     /** A per-request marker set by the one statement that consumes the token. */
     consumedBy: text('consumed_by'),
+    /** email_change: the address asked for, and the account's address when it was asked. */
+    newEmail: text('new_email'),
+    oldEmail: text('old_email'),
   },
   (t) => [
     uniqueIndex('one_time_tokens_hash_unique').on(t.tokenHash),

@@ -60,6 +60,8 @@ export function pageFailure(c: Context<AppEnv>, err: unknown): PageFailure | nul
     case 'mfa_already_enabled':
     case 'last_sign_in_method':
     case 'not_found':
+    case 'email_taken':
+    case 'last_admin':
     case 'service_unavailable':
       return { status: err.status as PageFailure['status'], message: e[err.code] };
     default:

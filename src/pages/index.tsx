@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { limitBody } from '../middleware/json-body';
 import { clearRefreshCookie } from '../sessions/cookie';
 import { signOut } from '../sessions/sign-out';
+import { lifecyclePages } from '../lifecycle/pages';
 import { passkeySignIn } from '../passkeys/pages';
 import { account } from './account';
 import { serveScript, serveStylesheet } from './assets';
@@ -32,6 +33,7 @@ export const pages = new Hono<AppEnv>()
   .route('/', verifyEmail)
   .route('/', resetPasswordPage)
   .route('/', account)
+  .route('/', lifecyclePages)
   .post('/sign-out', limitBody, async (c) => {
     const form = await c.req.parseBody();
     if (!(await isOwnForm(c, form._csrf))) {

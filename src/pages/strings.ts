@@ -139,6 +139,8 @@ export const strings = {
       passkey: 'Passkey added. You can sign in with it now.',
       passkeyRenamed: 'Passkey renamed.',
       passkeyDeleted: 'Passkey deleted.',
+      emailChange:
+        'A link is on its way to the new address. Your email changes when you open it; until then the current one keeps working.',
     },
     identities: 'Linked accounts',
     noIdentities: 'None yet. Link one to sign in with it.',
@@ -165,6 +167,40 @@ export const strings = {
     signInAgain:
       'To add a passkey, sign in again: for your safety it needs a sign-in within the last 10 minutes.',
   },
+  lifecycle: {
+    emailTitle: 'Change email',
+    emailIntro: 'We send a link to the new address; your email changes only when you open it.',
+    newEmail: 'New email',
+    password: 'Password',
+    sendLink: 'Send link',
+    noPassword:
+      'Your account has no password yet. Set one (reset your password) to change the email here.',
+    confirmTitle: 'Confirm your new email',
+    confirmIntro: 'Use this address for your account from now on.',
+    confirm: 'Use this address',
+    confirmedTitle: 'Email changed',
+    confirmed: 'Your account now uses {email}. Your sessions stay signed in.',
+    confirmInvalid: 'This link is invalid, was used, or has expired. Ask for a new one.',
+    exportTitle: 'Your data',
+    exportIntro: 'Download everything we hold about you as one JSON file.',
+    download: 'Download my data',
+    deleteTitle: 'Delete account',
+    deleteIntro:
+      'This deletes your account and your personal data and signs out every session. It cannot be undone.',
+    deleteNoPassword:
+      'Your account has no password: deleting it needs a sign-in within the last 10 minutes.',
+    code: 'Two-factor code or recovery code',
+    understand: 'I understand that this cannot be undone',
+    delete: 'Delete my account',
+    deletedTitle: 'Account deleted',
+    deleted: 'Your account and its personal data were deleted, and every session was signed out.',
+    inviteTitle: 'Choose your password',
+    inviteIntro: 'An administrator created an account for {email}. Choose a password to start.',
+    inviteSave: 'Set password and sign in',
+    inviteDoneTitle: 'Password set',
+    inviteDone: 'Your password is set. Sign in to continue.',
+    inviteInvalid: 'This invitation is invalid, was used, or has expired. Ask for a new one.',
+  },
   errors: {
     invalid_credentials: 'Wrong email or password.',
     invalid_current_password: 'Your current password is not correct.',
@@ -185,6 +221,8 @@ export const strings = {
     last_sign_in_method:
       'This is your only way to sign in. Set a password (reset it) or link another account first.',
     not_found: 'That session no longer exists.',
+    email_taken: 'An account with this email already exists.',
+    last_admin: 'You are the last admin: make someone else an admin before deleting your account.',
     service_unavailable: 'The service is busy. Try again in a moment.',
     generic: 'Something went wrong. Try again.',
   },

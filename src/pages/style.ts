@@ -35,5 +35,6 @@ ol.codes{columns:2;column-gap:3rem;font-family:ui-monospace,monospace;padding-le
 details{margin-top:1rem}summary{cursor:pointer;color:var(--link)}
 .row{display:flex;gap:.6rem;flex-wrap:wrap;align-items:center}
 header form button{margin-top:0}
+label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}label.check input{width:auto}
 `;
 }

@@ -3,7 +3,7 @@ import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
 import { oneTimeTokens } from '../db/schema';
 
-export type Purpose = 'verify_email' | 'reset_password';
+export type Purpose = 'verify_email' | 'reset_password' | 'email_change' | 'invite';
 
 /**
  * A fresh 256-bit token for `userId` and `purpose`, as statements for the caller's batch: the
@@ -23,7 +23,7 @@ export async function issueToken(
   const statements = [
     spendTokens(db, userId, purpose, now, onlyIf),
     db.insert(oneTimeTokens).select(
-      sql`SELECT ${uuidv7(now)}, ${userId}, ${purpose}, ${tokenHash}, ${now}, ${now + ttlSeconds * 1000}, NULL, NULL
+      sql`SELECT ${uuidv7(now)}, ${userId}, ${purpose}, ${tokenHash}, ${now}, ${now + ttlSeconds * 1000}, NULL, NULL, NULL, NULL
           WHERE ${onlyIf ?? sql`1`}`,
     ),
   ] as const;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../env';
 import { identitiesSection } from '../../federation/account';
+import { deleteSection, emailSection, exportSection } from '../../lifecycle/pages';
 import { passkeysSection } from '../../passkeys/pages';
 import { password } from './password';
 import { profile } from './profile';
@@ -9,7 +10,17 @@ import { twoFactor } from './two-factor';
 import { addSection, renderAccount } from './view';
 
 // The sections of /account in the order they show; each brings its own form routes.
-const parts = [profile, password, sessions, twoFactor, passkeysSection, identitiesSection];
+const parts = [
+  profile,
+  emailSection,
+  password,
+  sessions,
+  twoFactor,
+  passkeysSection,
+  identitiesSection,
+  exportSection,
+  deleteSection,
+];
 for (const part of parts) addSection(part.section);
 
 export const account = new Hono<AppEnv>().get('/account', (c) => renderAccount(c));
