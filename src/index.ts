@@ -16,6 +16,7 @@ import { identitiesApi } from './federation/api';
 import { federation } from './federation/routes';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
+import { importApi } from './import/api';
 import { createRouter } from './router';
 import { adminRoutes } from './routes/admin';
 import { auth } from './routes/auth';
@@ -48,6 +49,7 @@ for (const api of [
   identitiesApi,
   passkeysApi,
   emailCodeApi,
+  importApi,
 ]) {
   app.route('/', api);
 }

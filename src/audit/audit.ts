@@ -36,7 +36,9 @@ export type AuditType =
   | 'passkey.used'
   | 'passkey.renamed'
   | 'passkey.deleted'
-  | 'passkey.refused';
+  | 'passkey.refused'
+  | 'password.rehashed'
+  | 'users.imported';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;
