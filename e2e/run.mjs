@@ -32,6 +32,7 @@ import { clientTabs } from './phases/client.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
 import { federation } from './phases/federation.mjs';
+import { importUsers } from './phases/import.mjs';
 import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
 import { passkeys } from './phases/passkeys.mjs';
@@ -55,6 +56,7 @@ const PHASES = [
   'passkeys',
   'rotation',
   'breached',
+  'import',
   'example-types',
 ];
 const only = process.argv.slice(2);
@@ -243,6 +245,13 @@ try {
     if (wanted('real-clients')) {
       await phase('real clients: every documented route via curl, fetch, requests', 180_000, () =>
         realClients(ctx),
+      );
+    }
+    if (wanted('import')) {
+      await phase(
+        'import: Python-made hashes via npm run users:import, then first sign-ins',
+        180_000,
+        () => importUsers(ctx),
       );
     }
     await ctx.worker.stop();
