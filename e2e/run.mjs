@@ -3,7 +3,8 @@
 // on free ports with fresh local state, waits for /health/ready, runs every phase over real HTTP,
 // and stops every server it started by PID (process group), also on failure or Ctrl-C.
 //
-// Needs: Debian's `chromium`, `python3-jwt`, `python3-requests` and `curl` (see README
+// Needs: Debian's `chromium`, `python3-jwt`, `python3-requests`, `python3-bcrypt`,
+// `python3-argon2`, `python3-passlib` and `curl` (see README
 // "End-to-end tests"). Output (logs, screenshots, summary) goes to test-output/e2e/. Exit code 0
 // only if every check passed. `npm run test:e2e -- real-clients vite-app` runs the setup and
 // then only the phases named.

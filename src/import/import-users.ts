@@ -91,6 +91,8 @@ export async function importUsers(
     auditEvent(db, ctx, 'users.imported', actorId, {
       received: entries.length,
       created: created.size,
+      // Accounts created with the admin role: worth seeing on their own in the audit log.
+      admins: rows.filter((r) => r.role === 'admin' && created.has(r.email)).length,
       skipped: skipped.length,
       ...reasons,
     }),

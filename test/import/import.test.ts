@@ -28,6 +28,8 @@ describe('POST /admin/users/import', () => {
       .first();
     expect(row).toMatchObject({ name: 'Ana', role: 'admin', password_hash: hashes['bcrypt-2b'] });
     expect(row!.email_verified_at).toEqual(expect.any(Number));
+    const event = (await auditOf('users.imported')).at(-1)!;
+    expect(JSON.parse(event.detail)).toMatchObject({ created: 1, admins: 1 });
   });
 
   it('skips invalid emails, duplicates in the batch, and emails that already have an account', async () => {
@@ -146,6 +148,7 @@ describe('POST /admin/users/import', () => {
     expect(detail).toEqual({
       received: 2,
       created: 1,
+      admins: 0,
       skipped: 1,
       skipped_invalid_email: 1,
     });
