@@ -4,6 +4,7 @@ import { defineConfig, defineProject } from 'vitest/config';
 // A fresh signing key per test run, made exactly as `npm run keys:generate` makes one.
 import { generateSecret, generateSigningKey } from './scripts/lib/keys.mjs';
 import { IDP_HOSTS, identityProviderStandIn } from './test/stand-in/identity-provider.ts';
+import { pythonHashes } from './test/import/python-hashes.mjs';
 import { mailStandIn } from './test/stand-in/mail-provider.ts';
 import { RANGE_STAND_IN_HOST, rangeStandIn } from './test/stand-in/range-api.ts';
 
@@ -12,6 +13,17 @@ import { RANGE_STAND_IN_HOST, rangeStandIn } from './test/stand-in/range-api.ts'
 const localVars = existsSync('.dev.vars')
   ? (readFileSync('.dev.vars', 'utf8').match(/^[A-Z_][A-Z0-9_]*(?==)/gm) ?? [])
   : [];
+
+// Hashes for test/import, made by Python's bcrypt, argon2-cffi and passlib (workerd cannot run
+// Python). Without them the import tests fail with how to install them; the rest still run.
+const LEGACY_PASSWORD = 'pässwörd ✓ correct horse';
+function importFixtures(): string {
+  try {
+    return JSON.stringify({ password: LEGACY_PASSWORD, hashes: pythonHashes(LEGACY_PASSWORD) });
+  } catch (error) {
+    return JSON.stringify({ error: String(error) });
+  }
+}
 
 const workers = defineProject({
   plugins: [
@@ -44,6 +56,7 @@ const workers = defineProject({
           TOTP_ENCRYPTION_KEY: `1:${generateSecret()}`,
           KEY_ENCRYPTION_KEY: `1:${generateSecret()}`,
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+          IMPORT_FIXTURES: importFixtures(),
         },
       },
     })),

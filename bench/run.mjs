@@ -30,6 +30,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleSize } from './lib/bundle-size.mjs';
 import { clientSize } from './lib/client-size.mjs';
+import { legacyRows, legacyVerifyCosts } from './lib/legacy-verify.mjs';
 import { log } from './lib/log.mjs';
 import { measure } from './lib/measure.mjs';
 import {
@@ -92,6 +93,10 @@ async function main() {
   );
   pbkdf2Runs.push(await pbkdf2Once(microBase));
   limits.pbkdf2 = pbkdf2Limit(pbkdf2Runs);
+  log(
+    'legacy verify: imported hashes at their first sign-in (README "Bringing existing users in")',
+  );
+  const legacyVerify = await legacyVerifyCosts(microBase);
   await stopAll();
 
   addRatios(rows, limits);
@@ -113,10 +118,12 @@ async function main() {
       rows.signInPage1,
       rows.signInPost1,
       ...limitRows(limits),
+      ...legacyRows(legacyVerify, limits.pbkdf2),
     ],
     rows,
     limits,
     diagnostics,
+    legacyVerify,
     loginParts: loginParts(rows, limits),
     refreshChains,
     bundle,

@@ -3,7 +3,8 @@
 // on free ports with fresh local state, waits for /health/ready, runs every phase over real HTTP,
 // and stops every server it started by PID (process group), also on failure or Ctrl-C.
 //
-// Needs: Debian's `chromium`, `python3-jwt`, `python3-requests` and `curl` (see README
+// Needs: Debian's `chromium`, `python3-jwt`, `python3-requests`, `python3-bcrypt`,
+// `python3-argon2`, `python3-passlib` and `curl` (see README
 // "End-to-end tests"). Output (logs, screenshots, summary) goes to test-output/e2e/. Exit code 0
 // only if every check passed. `npm run test:e2e -- real-clients vite-app` runs the setup and
 // then only the phases named.
@@ -33,6 +34,7 @@ import { clientTabs } from './phases/client.mjs';
 import { downstream } from './phases/downstream.mjs';
 import { example } from './phases/example.mjs';
 import { federation } from './phases/federation.mjs';
+import { importUsers } from './phases/import.mjs';
 import { journey } from './phases/journey.mjs';
 import { pages } from './phases/pages.mjs';
 import { passkeys } from './phases/passkeys.mjs';
@@ -58,6 +60,7 @@ const PHASES = [
   'rotation',
   'keys',
   'breached',
+  'import',
   'example-types',
 ];
 const only = process.argv.slice(2);
@@ -253,6 +256,13 @@ try {
     if (wanted('real-clients')) {
       await phase('real clients: every documented route via curl, fetch, requests', 180_000, () =>
         realClients(ctx),
+      );
+    }
+    if (wanted('import')) {
+      await phase(
+        'import: Python-made hashes via npm run users:import, then first sign-ins',
+        180_000,
+        () => importUsers(ctx),
       );
     }
     await ctx.worker.stop();

@@ -21,6 +21,7 @@ import { keysApi } from './keys/api';
 import { scheduledKeys } from './keys/scheduled';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
+import { importApi } from './import/api';
 import { createRouter } from './router';
 import { adminRoutes } from './routes/admin';
 import { auth } from './routes/auth';
@@ -57,6 +58,7 @@ for (const api of [
   emailCodeApi,
   keysApi,
   lifecycleApi,
+  importApi,
 ]) {
   app.route('/', api);
 }

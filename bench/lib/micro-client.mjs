@@ -13,7 +13,7 @@ async function timeGet(url) {
 }
 
 /** Per-operation time from the slope between n = lo and n = hi, medians of `reps` each. */
-async function perOperation(base, op, lo, hi, reps = 5) {
+export async function perOperation(base, op, lo, hi, reps = 5) {
   await timeGet(`${base}/${op}?n=${lo}`);
   await timeGet(`${base}/${op}?n=${hi}`);
   const low = [];

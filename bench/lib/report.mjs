@@ -74,6 +74,12 @@ export function reportText(r) {
             ' watches changed); they count as errors above and were sent again',
         ]
       : []),
+    'legacy verify, an imported hash at its first sign-in (then one PBKDF2 hash more):',
+    ...Object.values(r.legacyVerify).map(
+      (m) =>
+        `  ${m.label}: ${m.ms.toFixed(0)} ms = ${(m.ms / limits.pbkdf2.ms).toFixed(1)}x one PBKDF2 hash`,
+    ),
+    '',
     'targets (ratios from this run):',
     ...r.targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.target}: ${t.measured}`),
     '  storage calls per route: npx vitest run test/storage-calls.test.ts',
@@ -99,6 +105,7 @@ export function writeResults(r, wallSeconds) {
     rows: r.ordered,
     limits: r.limits,
     diagnostics: r.diagnostics,
+    legacyVerify: r.legacyVerify,
     loginParts: r.loginParts,
     refreshChains: r.refreshChains,
     devRestartHits: devRestarts.hits,

@@ -400,6 +400,14 @@ export const fixtures = {
     status: 202,
     call: async (s) => ({ bearer: await s.admin(), params: { id: (await s.user()).id } }),
   },
+  'POST /admin/users/import': {
+    status: 200,
+    check: (res) => assert.equal(res.body?.created, 1, res.text),
+    call: async (s) => ({
+      bearer: await s.admin(),
+      json: { users: [{ email: uniqueEmail('imported'), name: 'Imported' }] },
+    }),
+  },
 
   'GET /dev/mailbox.json': { status: 200 },
   'GET /dev/mailbox': { status: 200 },

@@ -9,14 +9,12 @@ import type { Config } from '../config';
 import { DUMMY_HASH, NO_PASSWORD, verifyPassword } from '../crypto/password';
 import type { Database } from '../db/client';
 import type { UserRow } from '../db/schema';
+import { rehashPassword } from './rehash';
 import { ApiError } from '../errors';
 import { canonicalEmail } from '../policy/email';
 
 export type Authenticated = {
   user: UserRow;
-  /** The normalised password that was verified, for a re-hash with current parameters. */
-  password: string;
-  needsRehash: boolean;
   /** This proof's place in the email's count, for a second factor checked in the same request. */
   attempt: number;
   /** Clears the failure count; the caller puts it in the batch that completes its change. */
@@ -69,10 +67,13 @@ export async function authenticate(
     ]);
     throw wrongPassword(via);
   }
+  // Outdated parameters, or a hash brought in by an import: replaced now, on every path that
+  // proved the password (a password change is about to replace it anyway).
+  if (check.needsRehash && via !== 'password_change') {
+    await rehashPassword(db, config, ctx, user, password);
+  }
   return {
     user,
-    password,
-    needsRehash: check.needsRehash,
     attempt: claim.attempt,
     clearFailures: clearFailuresStatement(db, email, now),
   };

@@ -1,10 +1,8 @@
-import { eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { refundAttemptStatement } from '../abuse/lockout';
 import { auditContext, auditEvent } from '../audit/audit';
-import { hashPassword } from '../crypto/password';
 import { database } from '../db/client';
-import { users, type UserRow } from '../db/schema';
+import type { UserRow } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { createChallenge } from '../mfa/challenge';
@@ -21,8 +19,7 @@ export type SignIn =
 
 /**
  * Sign-in with email and (normalised) password, for the API and the pages alike: the lockout,
- * the account's state (told only to a caller who knows the password, THREATS C2), a re-hash with
- * current parameters, then either a session or a second-factor challenge.
+ * the account's state (told only to a caller who knows the password, THREATS C2), then either a session or a second-factor challenge.
  */
 export async function signInWithPassword(
   c: Context<AppEnv>,
@@ -45,23 +42,12 @@ export async function signInWithPassword(
     throw new ApiError('email_not_verified', 'Confirm your email address first.');
   }
   const now = Date.now();
-  const rehash = auth.needsRehash
-    ? [
-        db
-          .update(users)
-          .set({
-            passwordHash: await hashPassword(auth.password, config.PASSWORD_PEPPER),
-            updatedAt: now,
-          })
-          .where(eq(users.id, user.id)),
-      ]
-    : [];
   if (user.totpEnabledAt !== null) {
     // The password was right, but the sign-in is not done: earlier failures stay counted until
     // the second step succeeds, and this attempt is given back, so only failures of either
     // factor count and opening challenges buys no code guesses (see verifyChallenge).
     const challenge = await createChallenge(db, user.id, now);
-    await db.batch([challenge.statement, refundAttemptStatement(db, user.email), ...rehash]);
+    await db.batch([challenge.statement, refundAttemptStatement(db, user.email)]);
     return { kind: 'mfa_required', mfaToken: challenge.token };
   }
   const session = await openSession(db, config, user.id, clientMeta(c), now);
@@ -69,7 +55,6 @@ export async function signInWithPassword(
     ...session.statements,
     auth.clearFailures,
     auditEvent(db, ctx, 'login.succeeded', user.id, { session_id: session.sessionId }),
-    ...rehash,
   ]);
   return { kind: 'session', grant: grantFor(user, session), persisting, now };
 }

@@ -50,7 +50,9 @@ export type AuditType =
   | 'user.invited'
   | 'invite.accepted'
   | 'account.unlocked'
-  | 'password.reset_sent_by_admin';
+  | 'password.reset_sent_by_admin'
+  | 'password.rehashed'
+  | 'users.imported';
 
 /** Ids, codes, counts and canonical emails only: never a password, token, code or secret. */
 export type AuditDetail = Record<string, string | number | boolean | null>;

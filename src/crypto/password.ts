@@ -1,3 +1,5 @@
+import { parseLegacyHash } from './legacy/formats';
+import { verifyLegacyHash } from './legacy/verify';
 import { hmac, timingSafeEqual } from './tokens';
 
 /**
@@ -19,6 +21,8 @@ type Parsed = { algorithm: Algorithm; iterations: number; salt: Uint8Array; hash
 // PHC-style: $pbkdf2-sha512$i=100000,l=64$<salt>$<hash> (unpadded standard base64).
 const FORMAT =
   /^\$(pbkdf2-sha(?:512|256))\$i=(\d{1,10}),l=(\d{1,3})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+const OWN = /^\$pbkdf2-sha(?:512|256)\$i=/;
 
 function parse(stored: string): Parsed {
   const m = FORMAT.exec(stored);
@@ -73,12 +77,21 @@ export async function hashPassword(password: string, pepper: string): Promise<st
 
 export type Verification = { valid: boolean; needsRehash: boolean };
 
-/** Constant-time check; throws PasswordHashError for a hash we refuse to evaluate. */
+/**
+ * Constant-time check; throws PasswordHashError for a hash we refuse to evaluate. A hash brought
+ * in by POST /admin/users/import (bcrypt, argon2id, scrypt, PBKDF2: crypto/legacy) is checked
+ * here too, so every caller handles it, and always needs a rehash into the worker's own form.
+ */
 export async function verifyPassword(
   password: string,
   stored: string,
   pepper: string,
 ): Promise<Verification> {
+  if (!OWN.test(stored)) {
+    const legacy = parseLegacyHash(stored);
+    if (!legacy.ok) throw new PasswordHashError(`stored password hash refused: ${legacy.problem}`);
+    return { valid: await verifyLegacyHash(password, legacy.hash), needsRehash: true };
+  }
   const parsed = parse(stored);
   const candidate = await derive(password, pepper, parsed, parsed.hash.byteLength);
   return {

@@ -7,16 +7,19 @@ import { ApiError } from '../errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
+const limitTo = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError('payload_too_large', `Request bodies are limited to ${maxSize} bytes.`);
+    },
+  });
+
 /** Counts streamed (chunked) bodies too, not only Content-Length. Pages' forms use it too. */
-export const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new ApiError(
-      'payload_too_large',
-      `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`,
-    );
-  },
-});
+export const limitBody = limitTo(MAX_BODY_BYTES);
+
+/** The one route whose body is large by design: an import batch of up to 1,000 users. */
+const LARGE_BODIES = new Map([['/admin/users/import', limitTo(1024 * 1024)]]);
 
 // JSON only, in UTF-8 (RFC 8259 §8.1). Anything else on a state-changing route is refused, which
 // also closes the CORS "simple request" path a cross-site form would use (THREATS E5).
@@ -41,7 +44,7 @@ export const jsonBodyOnly = createMiddleware<AppEnv>(async (c, next) => {
   if (WITHOUT_BODY.has(c.req.method) || !matchedRoutes(c).some((r) => r.method !== 'ALL')) {
     return next();
   }
-  return limitBody(c, () => checkBody(c, next));
+  return (LARGE_BODIES.get(c.req.path) ?? limitBody)(c, () => checkBody(c, next));
 });
 
 async function checkBody(c: Context<AppEnv>, next: Next) {
