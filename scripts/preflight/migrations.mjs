@@ -37,14 +37,13 @@ async function schemaTables(root) {
 }
 
 /** Problems with the local migrations folder, one line each. */
-export async function migrationProblems(root, migrationsDir) {
-  const dir = join(root, migrationsDir);
-  if (!existsSync(dir)) return [`migrations: folder ${migrationsDir}/ does not exist`];
+export async function migrationProblems(root, dir, name) {
+  if (!existsSync(dir)) return [`migrations: folder ${name}/ does not exist`];
   const problems = [];
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort();
-  if (files.length === 0) problems.push(`migrations: no .sql files in ${migrationsDir}/`);
+  if (files.length === 0) problems.push(`migrations: no .sql files in ${name}/`);
   files.forEach((file, i) => {
     const match = FILE.exec(file);
     if (!match) problems.push(`migrations: ${file} is not named NNNN_name.sql`);

@@ -1,7 +1,7 @@
 // preflight: everything checked before a deploy, as problems (one line each), the names of the
 // checks that passed, and the checks skipped (and why).
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { migrationProblems } from './migrations.mjs';
 import { hasCredentials, missingSecrets, pendingMigrations } from './remote.mjs';
 import { configProblems } from './rules.mjs';
@@ -34,7 +34,13 @@ export async function preflight({
   const config = isAbsolute(configPath) ? configPath : join(root, configPath);
   if (!existsSync(config))
     return { problems: [`${configPath} does not exist`], passed, skipped, notes };
-  const resolved = readWranglerEnv(config, envName);
+  let resolved;
+  try {
+    resolved = readWranglerEnv(config, envName);
+  } catch (err) {
+    const why = String(err.message).split('\n')[0];
+    return { problems: [`${configPath} is not valid TOML: ${why}`], passed, skipped, notes };
+  }
   if (!resolved.found) {
     return { problems: [`${configPath} has no [env.${envName}]`], passed, skipped, notes };
   }
@@ -54,8 +60,15 @@ export async function preflight({
   );
 
   const db = resolved.d1.find((d) => d.binding === 'DB');
-  const migrationsDir = db?.migrations_dir ?? 'migrations';
-  step('migrations', await migrationProblems(root, migrationsDir));
+  // Relative to the config file, as wrangler reads it. Without a DB binding (reported above)
+  // there is no migrations folder to speak of.
+  if (db) {
+    const migrationsDir = db.migrations_dir ?? 'migrations';
+    step(
+      'migrations',
+      await migrationProblems(root, resolve(dirname(config), migrationsDir), migrationsDir),
+    );
+  }
 
   const remote = ['secrets exist', 'remote D1 migrations applied'];
   if (!forceRemote && !hasCredentials(env, resolved.accountId)) {

@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -63,7 +63,8 @@ function validEnv(): Env {
         binding: 'DB',
         database_name: 'edge-auth',
         database_id: '3f1c2a9e-5b7d-4e21-9c0a-8d6f4b2e1a77',
-        migrations_dir: 'migrations',
+        // wrangler reads it relative to the config file, which the tests write to a temp folder.
+        migrations_dir: join(root, 'migrations'),
       },
     ],
     kv_namespaces: [{ binding: 'KV', id: '9b2e41c7d0a54f6e8c3b1a2d7e6f5049' }],
@@ -124,6 +125,14 @@ describe('npm run preflight', () => {
       'skipped: remote D1 migrations applied (offline: no CLOUDFLARE_API_TOKEN with CLOUDFLARE_ACCOUNT_ID; or pass --remote)',
       'preflight --env production: ready (3 checks passed: wrangler.toml, src/config.ts accepts the vars, migrations; 2 skipped)',
     ]);
+  });
+
+  it('refuses a file that is not TOML', async () => {
+    const path = join(dir, 'broken.toml');
+    writeFileSync(path, '[env.production\nname = 1');
+    const { problems } = await check(path);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/broken\.toml is not valid TOML: /);
   });
 
   it('refuses an environment the file does not have, and needs --env', async () => {
@@ -319,7 +328,7 @@ describe('migrations', () => {
     cpSync(join(root, 'migrations'), path, { recursive: true });
     change(path);
     const env = validEnv();
-    env.d1_databases[0]!.migrations_dir = relative(root, path);
+    env.d1_databases[0]!.migrations_dir = path;
     return check(writeConfig(env));
   }
   const journal = (path: string) => join(path, 'meta/_journal.json');
