@@ -269,7 +269,8 @@ try {
   }
 
   if (wanted('pages')) {
-    await phase('pages: every flow clicked through in Chromium, with and without JS', 180_000, () =>
+    // 240 s since journey 7 (the account lifecycle, with an admin:grant) joined it.
+    await phase('pages: every flow clicked through in Chromium, with and without JS', 240_000, () =>
       pages(ctx),
     );
   }

@@ -79,9 +79,12 @@ describe('POST /users/me/delete', () => {
       .bind(user.id)
       .first<{ ip: string | null; detail: string }>();
     expect(deleted).toEqual({ ip: null, detail: '{"by":"self"}' });
-    // Every access token and refresh token is dead at once.
+    // Every access token and refresh token is dead at once, also on a route that does not read
+    // the user row (the KV cut-off, which is what a token's other checks would miss).
     for (const t of [tokens, other]) {
       await expectProblem(await call('/users/me', withBearer(t.access_token)), 401, 'unauthorized');
+      const sessions = await call('/users/me/sessions', withBearer(t.access_token));
+      await expectProblem(sessions, 401, 'unauthorized');
       await expectProblem(await refresh(t.refresh_token), 401, 'invalid_refresh_token');
     }
     expect((await mailTo(email)).map((m) => m.subject)).toEqual([
