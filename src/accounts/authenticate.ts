@@ -9,9 +9,9 @@ import type { Config } from '../config';
 import { DUMMY_HASH, NO_PASSWORD, verifyPassword } from '../crypto/password';
 import type { Database } from '../db/client';
 import type { UserRow } from '../db/schema';
-import { rehashPassword } from './rehash';
 import { ApiError } from '../errors';
 import { canonicalEmail } from '../policy/email';
+import { rehashPassword } from './rehash';
 
 export type Authenticated = {
   user: UserRow;

@@ -19,7 +19,8 @@ export type SignIn =
 
 /**
  * Sign-in with email and (normalised) password, for the API and the pages alike: the lockout,
- * the account's state (told only to a caller who knows the password, THREATS C2), then either a session or a second-factor challenge.
+ * the account's state (told only to a caller who knows the password, THREATS C2), then either a
+ * session or a second-factor challenge. authenticate() replaces an outdated or imported hash.
  */
 export async function signInWithPassword(
   c: Context<AppEnv>,

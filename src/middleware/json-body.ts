@@ -18,8 +18,13 @@ const limitTo = (maxSize: number) =>
 /** Counts streamed (chunked) bodies too, not only Content-Length. Pages' forms use it too. */
 export const limitBody = limitTo(MAX_BODY_BYTES);
 
-/** The one route whose body is large by design: an import batch of up to 1,000 users. */
+/**
+ * The one route whose body is large by design: an import batch of up to 1,000 users. The body is
+ * read before the route checks its token, so a request without one keeps the small limit.
+ */
 const LARGE_BODIES = new Map([['/admin/users/import', limitTo(1024 * 1024)]]);
+const largeLimit = (c: Context<AppEnv>) =>
+  /^Bearer /i.test(c.req.header('Authorization') ?? '') ? LARGE_BODIES.get(c.req.path) : undefined;
 
 // JSON only, in UTF-8 (RFC 8259 §8.1). Anything else on a state-changing route is refused, which
 // also closes the CORS "simple request" path a cross-site form would use (THREATS E5).
@@ -44,7 +49,7 @@ export const jsonBodyOnly = createMiddleware<AppEnv>(async (c, next) => {
   if (WITHOUT_BODY.has(c.req.method) || !matchedRoutes(c).some((r) => r.method !== 'ALL')) {
     return next();
   }
-  return (LARGE_BODIES.get(c.req.path) ?? limitBody)(c, () => checkBody(c, next));
+  return (largeLimit(c) ?? limitBody)(c, () => checkBody(c, next));
 });
 
 async function checkBody(c: Context<AppEnv>, next: Next) {

@@ -211,6 +211,11 @@ describe('POST /admin/users/import', () => {
     await expectProblem(tooBig, 413, 'payload_too_large');
   });
 
+  it('keeps the 16 KiB limit for an import without a token, before any parsing', async () => {
+    const huge = { users: [{ email: uniqueEmail(), name: 'x'.repeat(20_000) }] };
+    await expectProblem(await call('/admin/users/import', json(huge)), 413, 'payload_too_large');
+  });
+
   it('keeps the 16 KiB limit on every other route', async () => {
     const res = await call(
       '/auth/login',
