@@ -22,6 +22,16 @@ const tokens = (res) => assert.equal(typeof res.body?.access_token, 'string', re
 const sessionEnded = async (res, { call, s }) =>
   expectStatus(await s.get('/users/me', { bearer: call.bearer }), 401);
 
+let keyQueue = Promise.resolve();
+/** Waits for the previous holder, then resolves to this holder's release function. */
+function keyTurn() {
+  let release;
+  const held = new Promise((r) => (release = r));
+  const before = keyQueue;
+  keyQueue = before.then(() => Promise.race([held, new Promise((r) => setTimeout(r, 30_000))]));
+  return before.then(() => release);
+}
+
 export const fixtures = {
   'GET /.well-known/jwks.json': {
     status: 200,
@@ -298,11 +308,15 @@ export const fixtures = {
   'DELETE /admin/keys/{kid}': {
     status: 204,
     call: async (s) => {
+      // One removal at a time: each takes the next key of its moment (the one before made a
+      // new one), held until its check runs (or 30 s).
+      const release = await keyTurn();
       const bearer = await s.admin();
       const { keys } = expectStatus(await s.get('/admin/keys', { bearer }), 200).body;
-      return { bearer, params: { kid: keys.find((k) => k.state === 'next').kid } };
+      return { bearer, params: { kid: keys.find((k) => k.state === 'next').kid }, release };
     },
     check: async (res, { call, s }) => {
+      call.release();
       const jwks = expectStatus(await s.get('/.well-known/jwks.json'), 200).body;
       assert.ok(!jwks.keys.some((k) => k.kid === call.params.kid), 'the removed key is published');
     },

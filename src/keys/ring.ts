@@ -8,13 +8,15 @@ import { privateKeyOf, publicPartsOf } from './material';
 import { advanceKeys, SCHEDULE } from './rotation';
 import { ringTtlSeconds } from './timing';
 
-type Snapshot = { until: number; rows: Promise<SigningKeyRow[]> };
+type Snapshot = { until: number; rows: SigningKeyRow[] };
 
 // The stored keys as this isolate last read them: one D1 read per isolate per ring TTL, never
 // one per request (the bearer check and the JWKS stay free of D1). Per isolate, not per env
-// object: there is one database, and tests wrap its binding in a new object per request.
+// object: there is one database, and tests wrap its binding in a new object per request. Only
+// results are shared between requests, never a pending D1 call: Workers cancel a request that
+// waits on I/O another request started (it "hung"), so concurrent cold requests each read.
 let snapshot: Snapshot | undefined;
-const rings = new WeakMap<Promise<SigningKeyRow[]>, Map<string, Promise<KeyRing | null>>>();
+const rings = new WeakMap<SigningKeyRow[], Map<string, Promise<KeyRing | null>>>();
 const publicKeys = new Map<string, Promise<CryptoKey>>();
 
 /** Drops this isolate's copy: the next request reads D1 (after an admin's change, and in tests). */
@@ -22,19 +24,19 @@ export function forgetStoredKeys() {
   snapshot = undefined;
 }
 
-function rowsFor(d1: D1Database, config: Config): Promise<SigningKeyRow[]> {
+async function rowsFor(d1: D1Database, config: Config): Promise<SigningKeyRow[]> {
   const clock = Date.now();
   if (snapshot && clock < snapshot.until) return snapshot.rows;
-  const previous = snapshot;
-  const rows = liveKeys(d1).catch((err: unknown) => {
+  try {
+    const rows = await liveKeys(d1);
+    snapshot = { until: clock + ringTtlSeconds(config.JWKS_MAX_AGE) * 1000, rows };
+    return rows;
+  } catch (err) {
     // D1 unreachable: keep the ring this isolate had (a removed key is still refused through
     // KV, see revocation.ts); with none, the request fails as a storage outage.
-    if (snapshot?.rows === rows) snapshot = previous;
-    if (previous) return previous.rows;
+    if (snapshot) return snapshot.rows;
     throw err;
-  });
-  snapshot = { until: clock + ringTtlSeconds(config.JWKS_MAX_AGE) * 1000, rows };
-  return rows;
+  }
 }
 
 /**
@@ -47,18 +49,18 @@ export async function storedKeyRing(
   now: number,
 ): Promise<KeyRing | null> {
   const sealing = config.KEY_ENCRYPTION_KEY!;
-  let rows = rowsFor(d1, config);
-  if ((await rows).length === 0 && !config.JWT_SIGNING_KEYS) {
+  let rows = await rowsFor(d1, config);
+  if (rows.length === 0 && !config.JWT_SIGNING_KEYS) {
     await advanceKeys(d1, config, now, SCHEDULE);
     forgetStoredKeys();
-    rows = rowsFor(d1, config);
+    rows = await rowsFor(d1, config);
   }
   const fingerprint = sealing.map((k) => `${k.version}:${k.key}`).join(',');
   let byKek = rings.get(rows);
   if (!byKek) rings.set(rows, (byKek = new Map()));
   let ring = byKek.get(fingerprint);
   if (!ring) {
-    ring = rows.then((r) => (r.length === 0 ? null : buildRing(r, config)));
+    ring = rows.length === 0 ? Promise.resolve(null) : buildRing(rows, config);
     byKek.set(fingerprint, ring);
   }
   return ring;

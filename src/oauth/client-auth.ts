@@ -31,8 +31,10 @@ export async function authenticateClient(c: Context<AppEnv>): Promise<string> {
   if (timingSafeEqual(expected, offered) && stored !== undefined && credentials) {
     return credentials.id;
   }
+  // The id only when it is a configured one: a service that swapped id and secret must not
+  // find its secret in the log.
   c.var.log.warn('introspection client refused', {
-    client_id: credentials ? credentials.id.slice(0, 64) : null,
+    client_id: stored === undefined ? null : credentials!.id,
   });
   throw oauthProblem(
     'invalid_client',

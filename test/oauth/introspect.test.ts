@@ -69,6 +69,21 @@ describe('POST /oauth/introspect: the caller', () => {
     }
   });
 
+  it('never logs a secret, nor an unknown id (a service that swapped id and secret)', async () => {
+    const { tokens } = await signedIn();
+    const lines: string[] = [];
+    for (const level of ['log', 'warn', 'error'] as const) {
+      vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
+    }
+    await introspect(tokens.access_token, basic(CLIENTS['orders-api'], 'orders-api'));
+    await introspect(tokens.access_token, basic('orders-api', 'a-wrong-secret-value'));
+    const refused = lines.filter((l) => l.includes('introspection client refused'));
+    expect(refused).toHaveLength(2);
+    expect(lines.join('\n')).not.toContain(CLIENTS['orders-api']);
+    expect(lines.join('\n')).not.toContain('a-wrong-secret-value');
+    expect(refused[1]).toContain('"client_id":"orders-api"');
+  });
+
   it('accepts a form-encoded id and secret (RFC 6749 §2.3.1) and the scheme in any case', async () => {
     const { tokens } = await signedIn();
     const lower = `basic ${btoa(`orders-api:${CLIENTS['orders-api']}`)}`;
