@@ -17,9 +17,17 @@ const providerIds = (vars) => {
 };
 
 export const SECRETS = [
+  // Production keys rotate themselves (docs/keys.md): the worker makes them, sealed under
+  // KEY_ENCRYPTION_KEY. JWT_SIGNING_KEYS is then only the bootstrap and import path; a deploy
+  // without KEY_ENCRYPTION_KEY would never rotate, so preflight asks for it.
+  {
+    name: 'KEY_ENCRYPTION_KEY',
+    required: () => true,
+    standIn: () => `1:${'B'.repeat(43)}`,
+  },
   {
     name: 'JWT_SIGNING_KEYS',
-    required: () => true,
+    required: () => false,
     standIn: async () => JSON.stringify({ keys: [await generateSigningKey()] }),
   },
   {
@@ -42,6 +50,11 @@ export const SECRETS = [
     required: (vars) => providerIds(vars).length > 0,
     standIn: (vars) =>
       JSON.stringify(Object.fromEntries(providerIds(vars).map((id) => [id, 'preflight-stand-in']))),
+  },
+  {
+    name: 'INTROSPECTION_CLIENTS',
+    required: () => false,
+    standIn: () => '{}',
   },
 ];
 
