@@ -44,7 +44,7 @@ import { rotation } from './phases/rotation.mjs';
 import { viteApp } from './phases/vite-app.mjs';
 
 const startedAt = Date.now();
-const SUITE_LIMIT_MS = 12 * 60_000;
+const SUITE_LIMIT_MS = 20 * 60_000;
 const PHASES = [
   'journey',
   'downstream',
