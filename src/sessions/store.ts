@@ -28,12 +28,14 @@ export async function openSession(
   const expiresAt = now + config.REFRESH_TOKEN_TTL * 1000;
   const tokenId = uuidv7(now);
   // INSERT ... SELECT so that one form serves both callers: `onlyIf` defaults to true. Column
-  // order is the table definitions', which is what drizzle's INSERT ... SELECT lists.
+  // order is the table definitions', which is what drizzle's INSERT ... SELECT lists. An
+  // account deleted since its password was checked gets no session: without the EXISTS the
+  // foreign key would fail the whole batch (a 500) instead.
   const statements = [
     db
       .insert(sessions)
       .select(
-        sql`SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.ip}, ${meta.userAgent} WHERE ${onlyIf ?? sql`1`}`,
+        sql`SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.ip}, ${meta.userAgent} WHERE ${onlyIf ?? sql`1`} AND EXISTS (SELECT 1 FROM users WHERE id = ${userId})`,
       ),
     db
       .insert(refreshTokens)

@@ -14,6 +14,9 @@ import {
   uniqueEmail,
   withBearer,
 } from '../helpers';
+import { loadConfig } from '../../src/config';
+import { database } from '../../src/db/client';
+import { openSession } from '../../src/sessions/store';
 import { codeFor, enrolled } from '../totp';
 import { count, post } from './helpers';
 
@@ -199,6 +202,23 @@ describe('POST /users/me/delete', () => {
       await expectProblem(await refresh(won.refresh_token), 401, 'invalid_refresh_token');
     }
     expect(await leftovers(user.id, email)).toEqual(NOTHING);
+  });
+});
+
+describe('a sign-in racing the deletion', () => {
+  it('opens no session for an account deleted after its password was checked (no 500)', async () => {
+    // The sign-in's batch runs after the deletion's: its session insert must not reach the
+    // foreign key (which would fail the whole batch), and must write nothing.
+    const { email, user, tokens } = await signedIn();
+    expect((await deleteMe(tokens.access_token, { password: PASSWORD })).status).toBe(204);
+    const db = database(env.DB);
+    const meta = { ip: '203.0.113.9', userAgent: 'race' };
+    const session = await openSession(db, loadConfig(env), user.id, meta, Date.now());
+    await db.batch([...session.statements]);
+    expect(await leftovers(user.id, email)).toEqual(NOTHING);
+    expect(await count('SELECT COUNT(*) AS n FROM sessions WHERE id = ?', session.sessionId)).toBe(
+      0,
+    );
   });
 });
 

@@ -123,6 +123,20 @@ const WITHHELD: Record<string, string[]> = {
   // Development only; its messages hold live links.
   dev_mailbox: ['id', 'to', 'subject', 'text', 'html', 'sent_at'],
   common_passwords: ['password'],
+  // The worker's own signing keys (src/keys): about no user.
+  signing_keys: [
+    'kid',
+    'state',
+    'public_jwk',
+    'private_sealed',
+    'sealing_version',
+    'origin',
+    'created_at',
+    'activates_at',
+    'retired_at',
+    'gone_at',
+    'removed',
+  ],
 };
 /** Columns whose values are secrets: hashes, ciphertexts, verifiers, sealed or derived values. */
 const SECRET =
