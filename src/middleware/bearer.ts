@@ -20,7 +20,22 @@ export async function verifiedBearer(c: Context<AppEnv>) {
   if (!header || header.length > MAX_AUTHORIZATION_LENGTH) return null;
   const match = BEARER.exec(header);
   if (!match) return null;
-  return verifyAccessToken(c.var.config, match[1]!, Date.now(), c.env.DB);
+  return verifiedAccessToken(c, match[1]!);
+}
+
+/**
+ * A token's signature and claims against the worker's keys now: the stored ring when keys are
+ * stored (src/keys), else JWT_SIGNING_KEYS. Every reader of access tokens comes through here
+ * (the bearer check, /oauth/introspect, /oauth/revoke), so none can check another key set.
+ */
+export function verifiedAccessToken(c: Context<AppEnv>, token: string, now = Date.now()) {
+  return verifyAccessToken(c.var.config, token, now, c.env.DB);
+}
+
+/** A token the worker accepts now: verified, and not revoked (the bearer rule). */
+export async function acceptedAccessToken(c: Context<AppEnv>, token: string, now = Date.now()) {
+  const claims = await verifiedAccessToken(c, token, now);
+  return claims && (await isLive(c, claims)) ? claims : null;
 }
 
 /** Whether verified claims are still alive: the revocation lookup in KV. */

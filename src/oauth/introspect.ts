@@ -1,10 +1,10 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { verifyAccessToken, type AccessClaims } from '../crypto/jwt';
+import type { AccessClaims } from '../crypto/jwt';
 import { database } from '../db/client';
 import { sessions } from '../db/schema';
 import type { AppEnv } from '../env';
-import { isLive } from '../middleware/bearer';
+import { acceptedAccessToken } from '../middleware/bearer';
 import { MAX_TOKEN_LENGTH } from './revoke';
 
 /** RFC 7662 §2.2: every claim of an active access token; nothing else about the user. */
@@ -26,8 +26,8 @@ export const INACTIVE = { active: false } as const;
 export async function introspect(c: Context<AppEnv>, token: string): Promise<Introspection> {
   if (token.length > MAX_TOKEN_LENGTH) return INACTIVE;
   const now = Date.now();
-  const claims = await verifyAccessToken(c.var.config, token, now);
-  if (!claims || !(await isLive(c, claims))) return INACTIVE;
+  const claims = await acceptedAccessToken(c, token, now);
+  if (!claims) return INACTIVE;
   const [session] = await database(c.env.DB)
     .select({ id: sessions.id })
     .from(sessions)

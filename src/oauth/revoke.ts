@@ -1,9 +1,8 @@
 import type { Context } from 'hono';
 import { auditContext, auditEvent } from '../audit/audit';
-import { verifyAccessToken } from '../crypto/jwt';
 import { database } from '../db/client';
 import type { AppEnv } from '../env';
-import { isLive } from '../middleware/bearer';
+import { acceptedAccessToken } from '../middleware/bearer';
 import { REFRESH_TOKEN_FORMAT } from '../sessions/cookie';
 import { revokeSession, sessionByRefreshToken, sessionIsLive } from '../sessions/store';
 
@@ -27,9 +26,9 @@ async function sessionOf(c: Context<AppEnv>, token: string) {
     return row && { ...row, kind: 'refresh_token' as const };
   }
   if (token.length > MAX_TOKEN_LENGTH) return undefined;
-  const claims = await verifyAccessToken(c.var.config, token, Date.now());
   // Only a token the worker would accept now: the same rule as /auth/logout's Bearer token.
-  if (!claims || !(await isLive(c, claims))) return undefined;
+  const claims = await acceptedAccessToken(c, token);
+  if (!claims) return undefined;
   return { sessionId: claims.sid, userId: claims.sub, kind: 'access_token' as const };
 }
 

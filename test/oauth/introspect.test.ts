@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:workers';
+import { decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, expectProblem, json, me, signedIn, signedInAdmin, withBearer } from '../helpers';
 import { foreignKey, nowSeconds, signOurs, signWith, validClaims } from '../tokens';
-import { CLIENTS, basic, form, introspect, introspectionEnv, isActive } from './oauth';
+import { CLIENTS, basic, form, introspect, introspectionEnv, isActive, revoke } from './oauth';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -270,5 +271,32 @@ describe('/openapi.json', () => {
       type: 'http',
       scheme: 'basic',
     });
+  });
+});
+
+describe('POST /oauth/introspect and /oauth/revoke with keys the worker made (src/keys)', () => {
+  it('read the same keys as the bearer check: a worker-made key`s token is active, then revoked', async () => {
+    const admin = await signedInAdmin();
+    // The first key call imports JWT_SIGNING_KEYS; removing the current key puts the worker's own
+    // next key in its place, so what signs now is in D1 only, never in JWT_SIGNING_KEYS.
+    const listed = await call('/admin/keys', withBearer(admin.tokens.access_token));
+    const { keys } = (await listed.json()) as { keys: { kid: string; state: string }[] };
+    const current = keys.find((k) => k.state === 'current')!;
+    const removed = await call(
+      `/admin/keys/${current.kid}`,
+      withBearer(admin.tokens.access_token, { method: 'DELETE' }),
+    );
+    expect(removed.status).toBe(204);
+    const user = await signedIn();
+    const kid = decodeProtectedHeader(user.tokens.access_token).kid;
+    const envKids = (JSON.parse(env.JWT_SIGNING_KEYS) as { keys: { kid: string }[] }).keys.map(
+      (k) => k.kid,
+    );
+    expect(envKids).not.toContain(kid);
+    expect((await me(user.tokens.access_token)).status).toBe(200);
+    expect(await isActive(user.tokens.access_token)).toBe(true);
+    expect((await revoke({ token: user.tokens.access_token })).status).toBe(200);
+    await expectProblem(await me(user.tokens.access_token), 401, 'unauthorized');
+    expect(await isActive(user.tokens.access_token)).toBe(false);
   });
 });
