@@ -82,14 +82,17 @@ export async function requestEmailChange(
   sendLater(c, lifecycleMail.emailChangeRequested(user.email, product, newEmail));
 }
 
-/** A live email-change token: unused, unexpired, and its account still has the old address. */
+/**
+ * A live email-change token: unused, unexpired, and its account still has the old address and is
+ * not disabled.
+ */
 const live = (tokenHash: string, now: number) =>
   and(
     eq(oneTimeTokens.tokenHash, tokenHash),
     eq(oneTimeTokens.purpose, 'email_change'),
     isNull(oneTimeTokens.usedAt),
     sql`${oneTimeTokens.expiresAt} > ${now}`,
-    sql`EXISTS (SELECT 1 FROM users u WHERE u.id = ${oneTimeTokens.userId} AND u.email = ${oneTimeTokens.oldEmail})`,
+    sql`EXISTS (SELECT 1 FROM users u WHERE u.id = ${oneTimeTokens.userId} AND u.email = ${oneTimeTokens.oldEmail} AND u.disabled_at IS NULL)`,
   );
 
 /**

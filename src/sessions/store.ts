@@ -5,6 +5,7 @@ import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
 import { ApiError } from '../errors';
 import { refreshTokens, sessions } from '../db/schema';
+import { spendTokens } from '../tokens/one-time';
 import { cutOffUser, denySession } from './revocation';
 
 export type ClientMeta = { ip: string | null; userAgent: string | null };
@@ -139,7 +140,12 @@ export async function revokeUserSessions(
   await cutOffUser(kv, config, userId, now, keep);
   const except = keep === null ? undefined : ne(sessions.id, keep);
   const which = and(eq(sessions.userId, userId), except)!;
-  const { results } = await revokeWhere(db, which, reason, now, options.alsoRun);
+  // Whatever ends a user's sessions (a password reset or change, sign-out everywhere, a disabled
+  // account, two-factor turned off) also spends a pending email change: it was asked for with
+  // the password, possibly by whoever the user is now locking out, and confirming it needs no
+  // session, so it would otherwise outlive the lock-out and move the account to their address.
+  const alsoRun = [...(options.alsoRun ?? []), spendTokens(db, userId, 'email_change', now)];
+  const { results } = await revokeWhere(db, which, reason, now, alsoRun);
   // The results of `alsoRun`, in order.
   return results.slice(0, options.alsoRun?.length ?? 0);
 }

@@ -197,3 +197,56 @@ describe('POST /auth/email/change/confirm', () => {
     await expectProblem(await confirmChange(verify), 400, 'invalid_token');
   });
 });
+
+describe('a pending email change and the account owner locking others out', () => {
+  // Whoever knows the password asks to move the account to their own address; the owner, warned
+  // by the notice, then secures the account. The link must die with that, or its confirmation
+  // (which needs no session) would hand the account over.
+  async function pending() {
+    const owner = await signedIn();
+    const attacker = uniqueEmail('attacker');
+    expect((await requestChange(owner.tokens.access_token, attacker)).status).toBe(202);
+    return { owner, attacker, link: await changeToken(attacker) };
+  }
+
+  it('a password reset spends it', async () => {
+    const { owner, link } = await pending();
+    await call('/auth/password/forgot', json({ email: owner.email }));
+    const reset = await mailedToken(owner.email, 'reset-password');
+    const res = await call(
+      '/auth/password/reset',
+      json({ token: reset, new_password: 'a brand new passphrase 77' }),
+    );
+    expect(res.status).toBe(204);
+    await expectProblem(await confirmChange(link), 400, 'invalid_token');
+  });
+
+  it('a password change and sign-out everywhere spend it', async () => {
+    const changed = await pending();
+    const res = await call(
+      '/users/me/password',
+      withBearer(
+        changed.owner.tokens.access_token,
+        json({ current_password: PASSWORD, new_password: 'a brand new passphrase 78' }),
+      ),
+    );
+    expect(res.status).toBe(204);
+    await expectProblem(await confirmChange(changed.link), 400, 'invalid_token');
+
+    const signedOut = await pending();
+    const out = await call(
+      '/auth/logout-all',
+      withBearer(signedOut.owner.tokens.access_token, { method: 'POST' }),
+    );
+    expect(out.status).toBe(204);
+    await expectProblem(await confirmChange(signedOut.link), 400, 'invalid_token');
+  });
+
+  it('a disabled account cannot confirm one', async () => {
+    const { owner, link } = await pending();
+    await env.DB.prepare('UPDATE users SET disabled_at = ? WHERE id = ?')
+      .bind(Date.now(), owner.user.id)
+      .run();
+    await expectProblem(await confirmChange(link), 400, 'invalid_token');
+  });
+});
