@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { auditEvent, type AuditContext } from '../audit/audit';
 import { database, type Database } from '../db/client';
@@ -28,6 +28,19 @@ import { lifecycleMail } from './templates';
 
 export const lastAdmin = () =>
   new ApiError('last_admin', 'The last active admin cannot be deleted: make another admin first.');
+
+/**
+ * Whether an active admin other than `id` exists: a read, for refusing early (before a one-time
+ * factor is spent); the erasure's own DELETE re-checks it in the same statement.
+ */
+export async function anotherActiveAdmin(db: Database, id: string) {
+  const row = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), isNull(users.disabledAt), ne(users.id, id)))
+    .limit(1);
+  return row.length > 0;
+}
 
 /**
  * An audit row's detail without the values `drop` matches (SQL over json_each's `type` and

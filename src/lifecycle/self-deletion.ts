@@ -16,7 +16,7 @@ import { ApiError } from '../errors';
 import { consumeFactor, readFactor } from '../mfa/factors';
 import { RECENT_SIGN_IN_SECONDS } from '../passkeys/ceremonies';
 import { assertSessionLive } from '../sessions/store';
-import { eraseUser } from './erasure';
+import { anotherActiveAdmin, eraseUser, lastAdmin } from './erasure';
 
 const wrongPassword = () =>
   new ApiError('invalid_current_password', 'The current password is not correct.');
@@ -85,6 +85,10 @@ export async function deleteOwnAccount(
 ) {
   const db = database(c.env.DB);
   await assertSessionLive(db, sessionId, Date.now());
+  // The last admin is refused before any proof is taken: a recovery code or TOTP step spent on
+  // a deletion that cannot happen would be lost for nothing.
+  if (user.role === 'admin' && user.disabledAt === null && !(await anotherActiveAdmin(db, user.id)))
+    throw lastAdmin();
   const { clearFailures } = await reauthenticate(c, user, sessionId, password, code);
   // The actor is the user: the deletion's own audit row keeps neither their IP nor their user
   // agent. The failure count is keyed by the address and goes with the erasure; a refusal

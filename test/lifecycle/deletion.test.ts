@@ -239,9 +239,26 @@ describe('the last admin', () => {
     expect(await count('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?', admin.user.id)).toBe(
       1,
     );
-    expect((await call('/users/me', withBearer(admin.tokens.access_token))).status).toBe(401);
-    // The token was cut before the refusal; the session refreshes into a new one.
+    // Refused before anything was taken or cut: the session goes on as before.
+    expect((await call('/users/me', withBearer(admin.tokens.access_token))).status).toBe(200);
     expect((await refresh(admin.tokens.refresh_token)).status).toBe(200);
+  });
+
+  it('is refused before a recovery code is spent on a deletion that cannot happen', async () => {
+    const account = await enrolled();
+    const { id } = (await env.DB.prepare('SELECT id FROM users WHERE email = ?')
+      .bind(account.email)
+      .first<{ id: string }>())!;
+    await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(id).run();
+    await onlyAdmins(id);
+    const code = account.recoveryCodes[0]!;
+    const res = await deleteMe(account.tokens.access_token, { password: PASSWORD, code });
+    await expectProblem(res, 409, 'last_admin');
+    const unused = await count(
+      'SELECT COUNT(*) AS n FROM mfa_recovery_codes WHERE user_id = ? AND used_at IS NULL',
+      id,
+    );
+    expect(unused).toBe(account.recoveryCodes.length);
   });
 
   it('of two admins deleting themselves at once, exactly one succeeds', async () => {
