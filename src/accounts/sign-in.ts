@@ -8,7 +8,7 @@ import { ApiError } from '../errors';
 import { createChallenge } from '../mfa/challenge';
 import { clientMeta } from '../request-meta';
 import type { SessionGrant } from '../sessions/rotation';
-import { openSession } from '../sessions/store';
+import { assertSessionOpened, openSession, sessionExists } from '../sessions/store';
 import { authenticate } from './authenticate';
 
 export type SignIn =
@@ -52,11 +52,14 @@ export async function signInWithPassword(
     return { kind: 'mfa_required', mfaToken: challenge.token };
   }
   const session = await openSession(db, config, user.id, clientMeta(c), now);
-  const persisting = db.batch([
-    ...session.statements,
-    auth.clearFailures,
-    auditEvent(db, ctx, 'login.succeeded', user.id, { session_id: session.sessionId }),
-  ]);
+  const opened = sessionExists(session.sessionId);
+  const persisting = db
+    .batch([
+      ...session.statements,
+      auth.clearFailures,
+      auditEvent(db, ctx, 'login.succeeded', user.id, { session_id: session.sessionId }, opened),
+    ])
+    .then(([inserted]) => assertSessionOpened(inserted));
   return { kind: 'session', grant: grantFor(user, session), persisting, now };
 }
 

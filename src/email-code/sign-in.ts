@@ -19,7 +19,7 @@ import { templates } from '../mail/templates';
 import { createChallenge } from '../mfa/challenge';
 import { canonicalEmail } from '../policy/email';
 import { clientMeta } from '../request-meta';
-import { openSession } from '../sessions/store';
+import { assertSessionOpened, openSession } from '../sessions/store';
 import { userByEmail } from '../users/users';
 import {
   EMAIL_CODE_TTL_SECONDS,
@@ -151,7 +151,7 @@ async function completeSignIn(
   // was spent by this request (changes()), so of two parallel right answers one signs in.
   const session = await openSession(db, config, user.id, clientMeta(c), now, sql`changes() = 1`);
   const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
-  const [spent] = await db.batch([
+  const [spent, inserted] = await db.batch([
     spendCode(db, codeId, now),
     ...session.statements,
     clearFailuresStatement(db, user.email, now, opened),
@@ -165,5 +165,6 @@ async function completeSignIn(
     ),
   ]);
   if (spent.length === 0) return null;
+  assertSessionOpened(inserted);
   return { kind: 'session', grant: grantFor(user, session), persisting: Promise.resolve(), now };
 }

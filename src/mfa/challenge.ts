@@ -12,7 +12,7 @@ import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
 import { loginFailures, mfaChallenges, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
-import { openSession, type ClientMeta } from '../sessions/store';
+import { assertSessionOpened, openSession, type ClientMeta } from '../sessions/store';
 import { consumeFactor, readFactor } from './factors';
 
 export const MFA_TOKEN_TTL_SECONDS = 300;
@@ -130,7 +130,7 @@ export async function verifyChallenge(
     // (changes()), so a failure anywhere leaves the code and the challenge unspent.
     const session = await openSession(db, config, user.id, meta, now, sql`changes() = 1`);
     const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
-    const [, spent] = await db.batch([
+    const [, spent, inserted] = await db.batch([
       consumeFactor(db, user.id, factor, now),
       db
         .update(mfaChallenges)
@@ -153,7 +153,10 @@ export async function verifyChallenge(
         ? [auditEvent(db, ctx, 'mfa.recovery_code_used', user.id, {}, opened)]
         : []),
     ]);
-    if (spent.length === 1) return { user, session };
+    if (spent.length === 1) {
+      assertSessionOpened(inserted);
+      return { user, session };
+    }
   }
 
   await db.batch([

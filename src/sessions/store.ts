@@ -47,6 +47,21 @@ export async function openSession(
   return { sessionId, refreshToken, expiresAt, statements };
 }
 
+/** True inside a batch once openSession's row exists: gates what a sign-in writes after it. */
+export const sessionExists = (sessionId: string) =>
+  sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`;
+
+/**
+ * Whether openSession's first statement wrote its row, from its result in the batch. It writes
+ * nothing when the account was deleted after its proof was checked: that sign-in gets the answer
+ * an unknown account gets, never tokens for a session that does not exist.
+ */
+export function assertSessionOpened(result: unknown) {
+  if ((result as D1Result).meta.changes !== 1) {
+    throw new ApiError('invalid_credentials', 'Invalid email or password.');
+  }
+}
+
 /**
  * Revokes the live sessions matching `which` and consumes their unused refresh tokens, in one
  * batch (no id list, so no 100-parameter limit). Returns the revoked ids and all results.

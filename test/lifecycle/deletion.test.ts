@@ -222,6 +222,30 @@ describe('a sign-in racing the deletion', () => {
   });
 });
 
+describe('a password sign-in whose session is not written', () => {
+  it('answers 401 invalid_credentials, never tokens for a session that does not exist', async () => {
+    // What an account deleted between the sign-in's read and its write looks like to the
+    // sign-in: its session insert writes nothing (openSession's EXISTS). A trigger makes that
+    // moment certain; a real race of two requests cannot be timed inside one isolate.
+    const { email, user } = await signedIn();
+    await env.DB.prepare(
+      `CREATE TRIGGER vanish BEFORE INSERT ON sessions WHEN NEW.user_id = '${user.id}'
+       BEGIN SELECT RAISE(IGNORE); END`,
+    ).run();
+    try {
+      const res = await call('/auth/login', json({ email, password: PASSWORD }));
+      await expectProblem(res, 401, 'invalid_credentials');
+      const succeeded = await count(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = 'login.succeeded'",
+        user.id,
+      );
+      expect(succeeded).toBe(1); // the sign-in of signedIn() only
+    } finally {
+      await env.DB.prepare('DROP TRIGGER vanish').run();
+    }
+  });
+});
+
 describe('the last admin', () => {
   async function onlyAdmins(...ids: string[]) {
     await env.DB.prepare(
