@@ -13,6 +13,7 @@ import {
   sessions,
   type UserRow,
 } from '../db/schema';
+import { auditEventJson } from '../audit/audit';
 import { iso } from '../users/users';
 
 const at = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -140,15 +141,6 @@ export async function personalData(db: Database, user: UserRow, now: number) {
       window_started_at: iso(f.windowStartedAt),
       locked_until: at(f.lockedUntil),
     })),
-    audit_events: audit.map((e) => ({
-      id: e.id,
-      at: iso(e.at),
-      type: e.type,
-      user_id: e.userId,
-      ip: e.ip,
-      user_agent: e.userAgent,
-      request_id: e.requestId,
-      detail: JSON.parse(e.detail) as Record<string, unknown>,
-    })),
+    audit_events: audit.map(auditEventJson),
   };
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { auditContext, auditEvent } from '../audit/audit';
+import { auditContext, auditEvent, auditEventJson } from '../audit/audit';
 import { database } from '../db/client';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -20,7 +20,7 @@ import {
   lockedUntil,
   stats,
 } from '../users/admin-queries';
-import { iso, userById, userObject } from '../users/users';
+import { userById, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 
 const admin = {
@@ -270,16 +270,7 @@ export const adminRoutes = createRouter()
       c.header('Cache-Control', 'no-store');
       return c.json(
         {
-          events: page.map((e) => ({
-            id: e.id,
-            at: iso(e.at),
-            type: e.type,
-            user_id: e.userId,
-            ip: e.ip,
-            user_agent: e.userAgent,
-            request_id: e.requestId,
-            detail: JSON.parse(e.detail) as Record<string, unknown>,
-          })),
+          events: page.map(auditEventJson),
           next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null,
         },
         200,
