@@ -14,7 +14,7 @@ import { CodeForm } from '../pages/sign-in';
 import { strings } from '../pages/strings';
 import { clientMeta } from '../request-meta';
 import { setSessionCookie } from '../sessions/grant';
-import { openSession } from '../sessions/store';
+import { openSession, sessionExists, sessionOpened } from '../sessions/store';
 import { finishCallback, startUrl } from './flow';
 import { assertMaySignIn, FederationError, resolveIdentity } from './identities';
 import { providerById } from './providers';
@@ -77,13 +77,19 @@ async function callback(c: Context<AppEnv>, params: URLSearchParams) {
       return renderPage(c, 200, strings.code.title, form);
     }
     const session = await openSession(db, c.var.config, user.id, clientMeta(c), now);
-    await db.batch([
+    const [inserted] = await db.batch([
       ...session.statements,
-      auditEvent(db, auditContext(c), 'login.succeeded', user.id, {
-        session_id: session.sessionId,
-        via: p.config.id,
-      }),
+      auditEvent(
+        db,
+        auditContext(c),
+        'login.succeeded',
+        user.id,
+        { session_id: session.sessionId, via: p.config.id },
+        sessionExists(session.sessionId),
+      ),
     ]);
+    // The account was deleted since it was read: no session, so no cookie; start again.
+    if (!sessionOpened(inserted)) throw new FederationError('state');
     setSessionCookie(c, grantFor(user, session), now);
     return land(c, flow.returnTo);
   } catch (err) {

@@ -51,13 +51,16 @@ export async function openSession(
 export const sessionExists = (sessionId: string) =>
   sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`;
 
+/** Whether openSession's first statement wrote its row, from its result in the batch. */
+export const sessionOpened = (result: unknown) => (result as D1Result).meta.changes === 1;
+
 /**
- * Whether openSession's first statement wrote its row, from its result in the batch. It writes
+ * Throws unless openSession's first statement wrote its row. It writes
  * nothing when the account was deleted after its proof was checked: that sign-in gets the answer
  * an unknown account gets, never tokens for a session that does not exist.
  */
 export function assertSessionOpened(result: unknown) {
-  if ((result as D1Result).meta.changes !== 1) {
+  if (!sessionOpened(result)) {
     throw new ApiError('invalid_credentials', 'Invalid email or password.');
   }
 }

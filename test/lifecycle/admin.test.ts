@@ -89,6 +89,32 @@ describe('POST /admin/users', () => {
     expect(((await res.json()) as { role: string }).role).toBe('admin');
   });
 
+  it('signs nobody in when the account is gone before its session is written', async () => {
+    const admin = await signedInAdmin();
+    const email = uniqueEmail('invited');
+    const { id } = (await (await invite(admin.tokens.access_token, { email })).json()) as {
+      id: string;
+    };
+    const link = await mailedToken(email, 'accept-invite');
+    // A trigger stands for a deletion between the password being set and the session insert.
+    await env.DB.prepare(
+      `CREATE TRIGGER vanish_invite BEFORE INSERT ON sessions WHEN NEW.user_id = '${id}'
+       BEGIN SELECT RAISE(IGNORE); END`,
+    ).run();
+    try {
+      const { res } = await accept(link);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('Set-Cookie') ?? '').not.toMatch(/refresh_token=[^;]/);
+      const succeeded = await count(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = 'login.succeeded'",
+        id,
+      );
+      expect(succeeded).toBe(0);
+    } finally {
+      await env.DB.prepare('DROP TRIGGER vanish_invite').run();
+    }
+  });
+
   it('is single-use', async () => {
     const admin = await signedInAdmin();
     const email = uniqueEmail('invited');
