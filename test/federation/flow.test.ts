@@ -83,6 +83,28 @@ describe('GET /auth/oauth/{provider}/callback', () => {
     expect(await count('identities', 'email = ?', email)).toBe(1);
   });
 
+  it('sets no cookie when the account is gone before its session is written', async () => {
+    const email = uniqueEmail('idp');
+    const claims = verified(email);
+    await signInAt(new Browser(), 'acme', claims);
+    const { id } = (await env.DB.prepare('SELECT id FROM users WHERE email = ?')
+      .bind(email)
+      .first<{ id: string }>())!;
+    // A trigger stands for a deletion between the account being read and the session insert.
+    await env.DB.prepare(
+      `CREATE TRIGGER vanish_idp BEFORE INSERT ON sessions WHEN NEW.user_id = '${id}'
+       BEGIN SELECT RAISE(IGNORE); END`,
+    ).run();
+    try {
+      const { callback } = await signInAt(new Browser(), 'acme', claims);
+      expect(callback!.headers.get('Location')).toBe('/sign-in?error=state');
+      expect(callback!.headers.get('Set-Cookie') ?? '').not.toMatch(/refresh_token=[^;]/);
+      expect(await count('sessions', 'user_id = ?', id)).toBe(1); // the first sign-in's only
+    } finally {
+      await env.DB.prepare('DROP TRIGGER vanish_idp').run();
+    }
+  });
+
   it('links a verified identity to an existing verified account automatically', async () => {
     const { email, user } = await register();
     await env.DB.prepare('UPDATE users SET email_verified_at = 1 WHERE id = ?').bind(user.id).run();
