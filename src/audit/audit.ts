@@ -3,7 +3,6 @@ import { SQL, is, sql } from 'drizzle-orm';
 import { uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
 import { auditEvents } from '../db/schema';
-import { iso } from '../users/users';
 import type { AppEnv } from '../env';
 import { clientMeta } from '../request-meta';
 
@@ -98,18 +97,4 @@ export function auditStatement(
 ) {
   const { sql: text, params } = query.toSQL();
   return d1.prepare(text).bind(...params);
-}
-
-/** An audit event as the API shows it (GET /admin/audit, GET /users/me/export). */
-export function auditEventJson(e: typeof auditEvents.$inferSelect) {
-  return {
-    id: e.id,
-    at: iso(e.at),
-    type: e.type,
-    user_id: e.userId,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    request_id: e.requestId,
-    detail: JSON.parse(e.detail) as Record<string, unknown>,
-  };
 }

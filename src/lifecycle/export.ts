@@ -13,7 +13,7 @@ import {
   sessions,
   type UserRow,
 } from '../db/schema';
-import { auditEventJson } from '../audit/audit';
+import { auditEventJson } from '../audit/json';
 import { iso } from '../users/users';
 
 const at = (ms: number | null) => (ms === null ? null : iso(ms));

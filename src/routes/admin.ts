@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { auditContext, auditEvent, auditEventJson } from '../audit/audit';
+import { auditContext, auditEvent } from '../audit/audit';
+import { auditEventJson } from '../audit/json';
 import { database } from '../db/client';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
