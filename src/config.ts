@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { identityProviders, identityProviderSecrets } from './federation/config';
 import { introspectionClients } from './oauth/config';
 import { publicationLeadSeconds } from './keys/timing';

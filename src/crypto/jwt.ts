@@ -1,5 +1,5 @@
 import { SignJWT, base64url, errors, importJWK, jwtVerify, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config, RsaPrivateJwk } from '../config';
 import { storedKeyRing } from '../keys/ring';
 import { sha256, uuidv7 } from './tokens';

@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { createRouter } from '../router';
 import { bearer, problem } from '../routes/openapi';
 import { iso, signedInUser } from '../users/users';

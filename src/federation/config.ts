@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // IDENTITY_PROVIDERS (a var) says which providers exist; IDENTITY_PROVIDER_SECRETS (a secret)
 // holds each one's client secret, or Apple's private key. Both are validated with the rest of

@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { Context } from 'hono';
 import { auditContext } from '../audit/audit';
 import type { Config } from '../config';

@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { Context } from 'hono';
 import { liftLockStatement } from '../abuse/lockout';
 import { auditContext, auditEvent } from '../audit/audit';

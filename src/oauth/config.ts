@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * INTROSPECTION_CLIENTS (a secret): the downstream services allowed to call /oauth/introspect,

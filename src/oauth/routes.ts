@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { guardOrigin } from '../middleware/origin';
 import { rateLimit } from '../middleware/rate-limit';
 import { createRouter } from '../router';

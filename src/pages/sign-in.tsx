@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { Hono, type Context } from 'hono';
 import { grantFor, signInWithPassword } from '../accounts/sign-in';
 import { auditContext } from '../audit/audit';

@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { sendLater } from '../mail/send';
 import { templates } from '../mail/templates';
 import { requireAuth } from '../middleware/bearer';

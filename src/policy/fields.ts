@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { inArray } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';

@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { registerAccount } from '../accounts/register';
 import type { Context } from 'hono';
 import { signInWithPassword, type SignIn } from '../accounts/sign-in';

@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { grantFor } from '../accounts/sign-in';
 import { auditContext } from '../audit/audit';
 import { database } from '../db/client';

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { requireAuth } from '../middleware/bearer';
 
 /** Shared pieces of route definitions. */

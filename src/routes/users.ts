@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { eq } from 'drizzle-orm';
 import { changePassword } from '../accounts/password-change';
 import { database } from '../db/client';

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { Context } from 'hono';
 import { signAccessToken } from '../crypto/jwt';
 import type { AppEnv } from '../env';

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { database, type Database } from '../db/client';

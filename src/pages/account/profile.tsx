@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { database } from '../../db/client';

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { Hono } from 'hono';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
