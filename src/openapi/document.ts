@@ -2,7 +2,7 @@
 // (@asteasolutions/zod-to-openapi, over the routes every router registers) in Node and writes
 // public/openapi/document.json, a static asset; the worker reads it once per isolate through the
 // ASSETS binding and serves it with `servers` set to its ISSUER. So the bundle carries neither
-// the generator (wrangler.toml [alias]) nor the document (7 KiB gzip of data), and a request for
+// the generator (wrangler.toml [alias]) nor the document (6 KiB gzip of data), and a request for
 // it runs no generator. test/openapi-document.test.ts checks that what is served is byte for
 // byte what the generator makes from the running worker's routes: a route changed without
 // `npm run openapi` fails it (and `npm run deploy` refuses a stale file).
