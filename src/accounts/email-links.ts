@@ -179,6 +179,5 @@ export async function resetPassword(
     ],
   });
   if ((spent as unknown[]).length === 0) throw invalidToken();
-  await userWritten(profileStores(c), user.id);
   sendLater(c, templates.passwordChanged(user.email, config.PRODUCT_NAME));
 }

@@ -11,7 +11,6 @@ import { validNewPassword } from '../policy/fields';
 import { assertSessionLive, revokeUserSessions } from '../sessions/store';
 import { spendTokens } from '../tokens/one-time';
 import { authenticate } from './authenticate';
-import { profileStores, userWritten } from '../profile/cache';
 
 /**
  * A signed-in user's new password. The current one is checked under the same lockout as a
@@ -44,6 +43,5 @@ export async function changePassword(
       auditEvent(db, ctx, 'password.changed', user.id, { session_id: sessionId }),
     ],
   });
-  await userWritten(profileStores(c), user.id);
   sendLater(c, templates.passwordChanged(user.email, config.PRODUCT_NAME));
 }

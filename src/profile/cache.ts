@@ -77,13 +77,15 @@ export const profileStores = (c: Context<AppEnv>): ProfileStores => ({
  * not), after D1 has committed it: the row as it now is (`row` when the write returned it, else
  * read again from the primary; null when it was deleted) becomes the written profile, so the
  * user's next GET /users/me at this location sees it without a D1 read. Awaited before the
- * response: KV is read-your-writes only within one location. A failed put is logged and the
- * write stands; the cache then lags by at most WRITTEN_TTL.
+ * response: KV is read-your-writes only within one location. A failure (the read or the put) is
+ * logged and the write stands, as it must: the change is committed, and a 503 would make the
+ * client retry what may not be repeatable (a spent link). The cache then lags by at most
+ * WRITTEN_TTL (README "Failure policy").
  */
 export async function userWritten(to: ProfileStores, userId: string, row?: UserRow | null) {
-  const now = row === undefined ? await userById(to.db, userId) : row;
-  const value = now ? entryOf(now) : JSON.stringify({ gone: true });
   try {
+    const now = row === undefined ? await userById(to.db, userId) : row;
+    const value = now ? entryOf(now) : JSON.stringify({ gone: true });
     await to.kv.put(writtenKey(userId), value, { expirationTtl: WRITTEN_TTL });
   } catch (err) {
     (to.log ?? console).error('profile cache write failed', { error: String(err) });

@@ -14,25 +14,32 @@ const sources: Record<string, string> = import.meta.glob('../../src/**/*.{ts,tsx
 const WRITE =
   /\.(?:update|delete)\(\s*users\s*\)|\.insert\(\s*users\s*\)[^;]*onConflictDoUpdate|\b(?:UPDATE\s+users|DELETE\s+FROM\s+users|REPLACE\s+INTO\s+users)\b/gi;
 
-/** Files that write `users`, with how many writes; `cached` ones call userWritten after each. */
-const WRITERS: Record<string, { writes: number; cached: true } | { writes: number; why: string }> =
-  {
-    'src/routes/users.ts': { writes: 1, cached: true },
-    'src/pages/account/profile.tsx': { writes: 1, cached: true },
-    'src/users/admin-update.ts': { writes: 1, cached: true },
-    'src/mfa/enrolment.ts': { writes: 2, cached: true },
-    'src/accounts/email-links.ts': { writes: 2, cached: true },
-    'src/accounts/password-change.ts': { writes: 1, cached: true },
-    'src/lifecycle/email-change.ts': { writes: 1, cached: true },
-    'src/lifecycle/invitation.ts': { writes: 1, cached: true },
-    'src/lifecycle/erasure.ts': { writes: 1, cached: true },
-    'src/mfa/factors.ts': {
-      writes: 2,
-      why: 'statement builders: consumeFactor sets totp_last_step (not in the profile); the callers of removeFactorStatements are checked below',
-    },
-    'src/accounts/rehash.ts': { writes: 1, why: 'the password hash only, on the login path' },
-    'src/mfa/reseal.ts': { writes: 1, why: 'the cron re-seals TOTP secrets; not in the profile' },
-  };
+/**
+ * Files that write `users`: how many writes, and how many of them may change what GET /users/me
+ * shows (each followed by a userWritten call); `why` says why the others need none.
+ */
+const WRITERS: Record<string, { writes: number; cached: number; why?: string }> = {
+  'src/routes/users.ts': { writes: 1, cached: 1 },
+  'src/pages/account/profile.tsx': { writes: 1, cached: 1 },
+  'src/users/admin-update.ts': { writes: 1, cached: 1 },
+  'src/mfa/enrolment.ts': { writes: 2, cached: 2 },
+  'src/lifecycle/email-change.ts': { writes: 1, cached: 1 },
+  'src/lifecycle/invitation.ts': { writes: 1, cached: 1 },
+  'src/lifecycle/erasure.ts': { writes: 1, cached: 1 },
+  'src/accounts/email-links.ts': {
+    writes: 2,
+    cached: 1,
+    why: 'resetPassword sets the password hash only',
+  },
+  'src/accounts/password-change.ts': { writes: 1, cached: 0, why: 'the password hash only' },
+  'src/mfa/factors.ts': {
+    writes: 2,
+    cached: 0,
+    why: 'statement builders: consumeFactor sets totp_last_step (not in the profile); the callers of removeFactorStatements are checked below',
+  },
+  'src/accounts/rehash.ts': { writes: 1, cached: 0, why: 'the password hash only, on sign-in' },
+  'src/mfa/reseal.ts': { writes: 1, cached: 0, why: 'the cron re-seals TOTP secrets' },
+};
 
 const relative = (path: string) => path.replace(/^(\.\.\/)+/, '');
 const count = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].length;
@@ -51,9 +58,8 @@ describe('writes of users', () => {
 
   it('are each followed by userWritten where the profile may change', () => {
     for (const [file, writer] of Object.entries(WRITERS)) {
-      if (!('cached' in writer)) continue;
       const text = sources[`../../${file}`]!;
-      expect(calls(text, 'userWritten'), file).toBeGreaterThanOrEqual(writer.writes);
+      expect(calls(text, 'userWritten'), file).toBeGreaterThanOrEqual(writer.cached);
     }
   });
 
