@@ -166,11 +166,19 @@ describe('storage calls per route', () => {
     expect(usage).toEqual({ ...none, kvReads: 1 });
   });
 
-  it('GET /users/me: at most one D1 read and one KV read, no write', async () => {
+  it('GET /users/me, warm profile cache: no D1 call, one KV read (revocation and profile)', async () => {
+    const { tokens } = await signedIn();
+    await call('/users/me', bearer(tokens.access_token));
+    const { status, usage } = await measure('/users/me', bearer(tokens.access_token));
+    expect(status).toBe(200);
+    expect(usage).toEqual({ ...none, kvReads: 1 });
+  });
+
+  it('GET /users/me, profile not cached: one D1 read, one KV read, one KV write (the fill)', async () => {
     const { tokens } = await signedIn();
     const { status, usage } = await measure('/users/me', bearer(tokens.access_token));
     expect(status).toBe(200);
-    expect(usage).toEqual({ ...none, d1RoundTrips: 1, d1Reads: 1, kvReads: 1 });
+    expect(usage).toEqual({ ...none, d1RoundTrips: 1, d1Reads: 1, kvReads: 1, kvWrites: 1 });
   });
 
   it('POST /auth/refresh: one D1 batch; KV only for the rate limit', async () => {

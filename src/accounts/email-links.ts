@@ -16,6 +16,7 @@ import { validNewPassword } from '../policy/fields';
 import { revokeUserSessions } from '../sessions/store';
 import { consumeToken, issueToken, peekToken, spendTokens } from '../tokens/one-time';
 import { userByEmail, userById } from '../users/users';
+import { profileStores, userWritten } from '../profile/cache';
 
 // The flows behind the links we mail: email verification and password reset, for the API and
 // the pages alike.
@@ -64,6 +65,7 @@ export async function confirmEmail(c: Context<AppEnv>, token: string): Promise<U
       .where(sql`${users.id} = ${userOf}`),
   ]);
   if (spent.length === 0 || !verified[0]) throw invalidToken();
+  await userWritten(profileStores(c), verified[0].id, verified[0]);
   return verified[0];
 }
 

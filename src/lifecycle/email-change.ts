@@ -13,6 +13,7 @@ import { assertSessionLive } from '../sessions/store';
 import { spendTokens } from '../tokens/one-time';
 import { userByEmail } from '../users/users';
 import { lifecycleMail } from './templates';
+import { profileStores, userWritten } from '../profile/cache';
 
 // Changing a signed-in user's email: a link to the new address, applied only when it is used.
 
@@ -163,6 +164,7 @@ export async function confirmEmailChange(c: Context<AppEnv>, token: string): Pro
       .where(live(tokenHash, now));
     throw pending ? emailTaken() : invalidToken();
   }
+  await userWritten(profileStores(c), user.id, user);
   const oldEmail = spent[0]?.oldEmail;
   if (oldEmail) {
     sendLater(c, lifecycleMail.emailChanged(oldEmail, c.var.config.PRODUCT_NAME, user.email));

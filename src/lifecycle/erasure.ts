@@ -25,6 +25,7 @@ import { sendLater } from '../mail/send';
 import { cutOffUser } from '../sessions/revocation';
 import { userById } from '../users/users';
 import { lifecycleMail } from './templates';
+import { profileStores, userWritten } from '../profile/cache';
 
 export const lastAdmin = () =>
   new ApiError('last_admin', 'The last active admin cannot be deleted: make another admin first.');
@@ -132,6 +133,7 @@ export async function eraseUser(
     const [deleted] = await db.batch(erasureStatements(db, row, ctx, by));
     if (deleted.length === 1) {
       await cutOffUser(c.env.KV, config, row.id, Date.now());
+      await userWritten(profileStores(c), row.id, null);
       sendLater(c, lifecycleMail.accountDeleted(row.email, config.PRODUCT_NAME));
       return;
     }

@@ -16,6 +16,7 @@ import { openSession, revokeUserSessions, sessionExists, sessionOpened } from '.
 import { consumeToken, issueToken, peekToken, spendTokens } from '../tokens/one-time';
 import { userById } from '../users/users';
 import { lifecycleMail } from './templates';
+import { profileStores, userWritten } from '../profile/cache';
 
 export const INVITE_PAGE = 'accept-invite';
 
@@ -110,6 +111,7 @@ export async function acceptInvite(c: Context<AppEnv>, token: string, newPasswor
   });
   if ((spent as unknown[]).length === 0) throw invalidToken();
   const fresh = await userById(db, user.id);
+  await userWritten(profileStores(c), user.id, fresh ?? null);
   if (!fresh || fresh.disabledAt !== null || fresh.totpEnabledAt !== null) {
     return { user: fresh ?? user, session: null };
   }

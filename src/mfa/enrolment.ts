@@ -21,6 +21,7 @@ import {
   removeFactorStatements,
   totpSecretOf,
 } from './factors';
+import { profileStores, userWritten } from '../profile/cache';
 
 // Turning TOTP on and off for a signed-in user, for the API and the account page alike.
 
@@ -53,6 +54,7 @@ export async function startTotpEnrolment(c: Context<AppEnv>, user: UserRow, pass
     auth.clearFailures,
   ]);
   if (pending.length === 0) throw alreadyOn();
+  await userWritten(profileStores(c), user.id);
   const uri = otpauthUri(secret, config.PRODUCT_NAME, user.email);
   return { secret: base32Encode(secret), otpauthUri: uri, qrSvg: qrSvg(uri) };
 }
@@ -102,6 +104,7 @@ export async function confirmTotpEnrolment(
     auditEvent(db, auditContext(c), 'mfa.enabled', user.id, {}, enabledNow),
   ]);
   if (enabled.length === 0) throw wrong;
+  await userWritten(profileStores(c), user.id);
   sendLater(c, templates.mfaEnabled(user.email, config.PRODUCT_NAME));
   return codes;
 }
@@ -141,5 +144,6 @@ export async function turnOffTotp(
       auditEvent(db, ctx, 'mfa.disabled', user.id, { session_id: sessionId }),
     ],
   });
+  await userWritten(profileStores(c), user.id);
   sendLater(c, templates.mfaDisabled(user.email, config.PRODUCT_NAME));
 }

@@ -24,6 +24,7 @@ import {
 } from '../users/admin-queries';
 import { userById, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
+import { profileStores, userWritten } from '../profile/cache';
 
 const admin = {
   security: [{ bearer: [] as string[] }],
@@ -241,6 +242,7 @@ export const adminRoutes = createRouter()
           }),
         ],
       });
+      await userWritten(profileStores(c), user.id);
       sendLater(c, templates.mfaResetByAdmin(user.email, config.PRODUCT_NAME));
       return c.body(null, 204);
     },

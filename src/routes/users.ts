@@ -6,6 +6,8 @@ import { database } from '../db/client';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { passwordField } from '../policy/fields';
+import { profileStores, userWritten } from '../profile/cache';
+import { bearerProfile } from '../profile/me';
 import { createRouter } from '../router';
 import { revokeOwnSession } from '../sessions/sign-out';
 import { liveSessions } from '../sessions/store';
@@ -34,12 +36,14 @@ export const me = createRouter()
       path: '/users/me',
       tags: ['User'],
       summary: 'The signed-in user',
-      ...bearer,
+      // The bearer check is bearerProfile's: it reads the profile cache in the same KV get.
+      security: bearer.security,
       responses: { 200: userResponse, 401: problem },
     }),
     async (c) => {
+      const user = await bearerProfile(c);
       c.header('Cache-Control', 'no-store');
-      return c.json(toUserObject(await signedInUser(c)), 200);
+      return c.json(user, 200);
     },
   )
   .openapi(
@@ -65,6 +69,7 @@ export const me = createRouter()
         .set({ name, updatedAt: Date.now() })
         .where(eq(users.id, c.var.auth.sub))
         .returning();
+      await userWritten(profileStores(c), c.var.auth.sub, updated ?? null);
       c.header('Cache-Control', 'no-store');
       return c.json(toUserObject(updated!), 200);
     },

@@ -79,9 +79,21 @@ function parseCutoffs(raw: string | null): UserCutoff[] {
 
 /** One KV read (a bulk get of all keys) decides whether a verified token is still alive. */
 export async function isRevoked(kv: KVNamespace, claims: AccessClaims): Promise<boolean> {
+  return (await readRevocation(kv, claims)).revoked;
+}
+
+/**
+ * The same one read, with `also` in the same bulk get: their values come back in `found` (the
+ * profile cache of GET /users/me, src/profile).
+ */
+export async function readRevocation(kv: KVNamespace, claims: AccessClaims, also: string[] = []) {
   const keys = [sessionKey(claims.sid), userKey(claims.sub)];
   if (claims.kid) keys.push(signingKeyKey(claims.kid));
-  const found = await kv.get(keys);
+  const found = await kv.get([...keys, ...also]);
+  return { revoked: revokedBy(found, keys, claims), found };
+}
+
+function revokedBy(found: Map<string, string | null>, keys: string[], claims: AccessClaims) {
   if (found.get(keys[0]!)) return true;
   if (keys[2] && found.get(keys[2])) return true;
   const issuedAt = issuedAtMs(claims);

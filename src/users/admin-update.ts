@@ -7,6 +7,7 @@ import { sessions, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { cutOffUser } from '../sessions/revocation';
 import { revocationStatements } from '../sessions/store';
+import { userWritten } from '../profile/cache';
 
 export type UserChange = { role?: Role | undefined; disabled?: boolean | undefined };
 
@@ -66,6 +67,7 @@ export async function applyUserChange(
   ] as const;
   const results = await db.batch(statements);
   const after = (results.at(-1) as UserRow[])[0]!;
+  await userWritten({ db, kv }, id, after);
   if (after.role !== role || (after.disabledAt !== null) !== disabled) {
     throw new ApiError('last_admin', 'The last active admin cannot be demoted or disabled.');
   }

@@ -11,6 +11,7 @@ import { NameField } from '../fields';
 import { Csrf } from '../layout';
 import { strings } from '../strings';
 import { accountAction, SectionError, type AccountView } from './view';
+import { profileStores, userWritten } from '../../profile/cache';
 
 const t = strings.account;
 
@@ -37,10 +38,12 @@ export const profile = {
   routes: new Hono<AppEnv>().post('/account/name', limitBody, (c) =>
     accountAction(c, 'profile', async ({ user }) => {
       const { name } = await parseForm(c, z.object({ name: nameField }));
-      await database(c.env.DB)
+      const [updated] = await database(c.env.DB)
         .update(users)
         .set({ name, updatedAt: Date.now() })
-        .where(eq(users.id, user.id));
+        .where(eq(users.id, user.id))
+        .returning();
+      await userWritten(profileStores(c), user.id, updated ?? null);
       return 'name';
     }),
   ),
