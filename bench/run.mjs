@@ -26,7 +26,7 @@
 // BENCH_CONNECTIONS (default 10), BENCH_LOG_LEVEL (the worker's LOG_LEVEL; default its own,
 // info), BENCH_RUNTIME (workerd, the default, or wrangler-dev), BENCH_STRICT=1 (exit 1 when a
 // target is missed).
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleSize } from './lib/bundle-size.mjs';
 import { clientSize } from './lib/client-size.mjs';
@@ -45,7 +45,7 @@ import { addPageRatios, addRatios, limitRows, loginParts } from './lib/ratios.mj
 import { checkChains, newChains } from './lib/refresh-chains.mjs';
 import { reportText, writeResults } from './lib/report.mjs';
 import { jwksEtag, loginRows, prepareUsers, routeRows, signInForm } from './lib/scenarios.mjs';
-import { RESULTS, ROUNDS } from './lib/settings.mjs';
+import { RESULTS, ROOT, ROUNDS } from './lib/settings.mjs';
 import { startupTime } from './lib/startup-time.mjs';
 import { targets } from './lib/targets.mjs';
 import { startWorkers, writeEnvFile } from './lib/workers.mjs';
@@ -138,8 +138,34 @@ async function main() {
   if (process.env.BENCH_STRICT === '1' && run.targets.some((t) => !t.met)) process.exitCode = 1;
 }
 
+// `--geo` / `--capacity`: the latency model and D1's write rate alone (bench/lib/geo.mjs).
+async function geoMain() {
+  const { geo } = await import('./lib/geo.mjs');
+  const result = await geo({ withCapacity: process.argv.includes('--capacity') });
+  const lines = [
+    '',
+    '## Geo: a client far from the primary (bench/README.md, "Geo")',
+    '',
+    result.table,
+    '',
+  ];
+  for (const c of result.capacity) {
+    lines.push(
+      `D1 local write rate, ${c.size}-statement batches: ${c.batchesPerSecond.toFixed(0)}/s (${c.msPerBatch.toFixed(2)} ms each)`,
+    );
+  }
+  lines.push('', '| target | measured | met |', '|---|--:|:-:|');
+  for (const t of result.targets)
+    lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'NO'} |`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  writeFileSync(join(ROOT, 'bench/geo-results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  if (process.env.BENCH_STRICT === '1' && result.targets.some((t) => !t.met)) process.exitCode = 1;
+}
+
+const GEO = process.argv.includes('--geo') || process.argv.includes('--capacity');
+
 try {
-  await main();
+  await (GEO ? geoMain() : main());
   await stopAll();
   rmSync(tmp, { recursive: true, force: true });
 } catch (err) {

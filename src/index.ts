@@ -21,6 +21,7 @@ import { keysApi } from './keys/api';
 import { scheduledKeys } from './keys/scheduled';
 import { passkeysApi } from './passkeys/api';
 import { pages } from './pages';
+import { replication } from './replicas/bookmark';
 import { importApi } from './import/api';
 import { openApiDocument } from './openapi/document';
 import { createRouter } from './router';
@@ -37,6 +38,7 @@ import { wellKnown } from './routes/well-known';
 const app = createRouter();
 
 app.use('*', securityHeaders, requestContext, cors);
+app.use('*', replication);
 // Pages and the identity providers' redirects take HTML forms, not JSON, and check each form's
 // origin and token themselves (src/pages/csrf.ts); the OAuth revocation and introspection
 // endpoints take the form bodies their RFCs require and read them themselves (src/oauth/form.ts).

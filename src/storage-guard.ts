@@ -1,3 +1,5 @@
+import { primaryFor } from './replicas/request-state';
+
 /**
  * The failure policy's enforcement point (README, "Failure policy"): every D1 and KV call gets a
  * deadline, and a store that fails or does not answer becomes StorageUnavailable, which the app
@@ -61,16 +63,29 @@ class GuardedStatement {
   }
 }
 
-function guardD1(db: D1Database, deadlineMs: number): D1Database {
-  const unwrap = (s: unknown) =>
-    s instanceof GuardedStatement ? s.inner : (s as D1PreparedStatement);
+const unwrap = (s: unknown) =>
+  s instanceof GuardedStatement ? s.inner : (s as D1PreparedStatement);
+
+/** A D1 session (read replication, src/replicas) under the same deadlines. */
+function guardSession(session: D1DatabaseSession, deadlineMs: number): D1DatabaseSession {
   return {
-    prepare: (query: string) => new GuardedStatement(db.prepare(query), deadlineMs),
+    prepare: (query: string) => new GuardedStatement(session.prepare(query), deadlineMs),
     batch: (statements: unknown[]) =>
-      guarded('D1', deadlineMs, () => db.batch(statements.map(unwrap))),
+      guarded('D1', deadlineMs, () => session.batch(statements.map(unwrap))),
+    getBookmark: () => session.getBookmark(),
+  } as unknown as D1DatabaseSession;
+}
+
+function guardD1(db: D1Database, deadlineMs: number): D1Database {
+  // Calls on the binding go to the primary; within a request, through a session of their own
+  // so the response can hand the client the bookmark of its writes (src/replicas).
+  return {
+    prepare: (query: string) => new GuardedStatement(primaryFor(db).prepare(query), deadlineMs),
+    batch: (statements: unknown[]) =>
+      guarded('D1', deadlineMs, () => primaryFor(db).batch(statements.map(unwrap))),
     exec: (query: string) => guarded('D1', deadlineMs, () => db.exec(query)),
     dump: () => guarded('D1', deadlineMs, () => db.dump()),
-    withSession: (constraint?: string) => db.withSession(constraint),
+    withSession: (constraint?: string) => guardSession(db.withSession(constraint), deadlineMs),
   } as unknown as D1Database;
 }
 

@@ -68,14 +68,29 @@ function countingBindings() {
     return proxy;
   };
 
+  const counted = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+    new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'prepare') return (sql: string) => statement(target.prepare(sql), sql);
+        if (prop === 'batch') {
+          return (statements: D1PreparedStatement[]) => {
+            roundTrip(statements.map((s) => sqlOf.get(s) ?? '?'));
+            return target.batch(statements.map((s) => originals.get(s) ?? s));
+          };
+        }
+        // Read replication (src/replicas): a session's calls count like the binding's; which
+        // go to the primary is pinned in test/replicas/.
+        if (prop === 'withSession' && 'withSession' in target) {
+          return (constraint?: string) => counted(target.withSession(constraint));
+        }
+        return forward(target, prop);
+      },
+    });
+
   const DB = new Proxy(env.DB, {
     get(target, prop) {
-      if (prop === 'prepare') return (sql: string) => statement(target.prepare(sql), sql);
-      if (prop === 'batch') {
-        return (statements: D1PreparedStatement[]) => {
-          roundTrip(statements.map((s) => sqlOf.get(s) ?? '?'));
-          return target.batch(statements.map((s) => originals.get(s) ?? s));
-        };
+      if (prop === 'prepare' || prop === 'batch' || prop === 'withSession') {
+        return Reflect.get(counted(target), prop);
       }
       if (prop === 'exec') {
         return (sql: string) => {
@@ -83,7 +98,7 @@ function countingBindings() {
           return target.exec(sql);
         };
       }
-      if (prop === 'withSession' || prop === 'dump') {
+      if (prop === 'dump') {
         throw new Error(`storage-calls: D1 ${String(prop)} is not counted yet; teach this test`);
       }
       return forward(target, prop);

@@ -38,7 +38,7 @@ export async function writeEnvFile() {
  * upload (the top-level environment, as `wrangler dev` builds it) and serve.mjs serves it with the
  * bindings wrangler derives from `config`, state under `persist`.
  */
-function serveDirect(name, { tree, config, envFile, persist, port, vars }) {
+export function serveDirect(name, { tree, config, envFile, persist, port, vars }) {
   const bundle = join(tmp, `bundle-${name}`);
   runWrangler(['deploy', '--dry-run', '-c', config, '--outdir', bundle], `${name}: build`, tree);
   const options = join(tmp, `${name}.json`);

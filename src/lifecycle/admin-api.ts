@@ -18,6 +18,7 @@ import { lockedUntil } from '../users/admin-queries';
 import { nameField, toUserObject, userById, userObject } from '../users/users';
 import { eraseUser } from './erasure';
 import { inviteUser } from './invitation';
+import { readDb } from '../replicas/read-db';
 
 // The same guard as src/routes/admin.ts: the role stored now, not only the token's claim.
 const admin = {
@@ -29,7 +30,7 @@ const denied = { 401: problem, 403: problem };
 const userParam = z.object({ id: z.string().max(64) });
 
 async function target(c: Context<AppEnv>, id: string) {
-  const user = await userById(database(c.env.DB), id);
+  const user = await userById(readDb(c), id);
   if (!user) throw new ApiError('not_found', 'No such user.');
   return user;
 }

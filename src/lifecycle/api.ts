@@ -11,6 +11,7 @@ import { adminLifecycle } from './admin-api';
 import { confirmEmailChange, requestEmailChange } from './email-change';
 import { personalData } from './export';
 import { deleteOwnAccount } from './self-deletion';
+import { readDb } from '../replicas/read-db';
 
 const tags = ['Account lifecycle'];
 const code = z.string().max(64).openapi({ description: 'A 6-digit TOTP code or a recovery code' });
@@ -95,7 +96,7 @@ export const lifecycleApi = createRouter()
       const db = database(c.env.DB);
       const now = Date.now();
       await db.batch([auditEvent(db, auditContext(c), 'account.exported', user.id)]);
-      const data = await personalData(db, user, now);
+      const data = await personalData(readDb(c), user, now);
       c.header('Cache-Control', 'no-store');
       c.header('Content-Disposition', 'attachment; filename="account-export.json"');
       return c.json(data, 200);

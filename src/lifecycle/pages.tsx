@@ -26,6 +26,7 @@ import { CONFIRM_PAGE, confirmEmailChange, requestEmailChange } from './email-ch
 import { personalData } from './export';
 import { acceptInvite, invitedUser, INVITE_PAGE } from './invitation';
 import { deleteOwnAccount } from './self-deletion';
+import { readDb } from '../replicas/read-db';
 
 const t = strings.lifecycle;
 const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
@@ -127,7 +128,7 @@ export const exportSection = {
     if (!session) return c.redirect('/sign-in', 303);
     const db = database(c.env.DB);
     await db.batch([auditEvent(db, auditContext(c), 'account.exported', session.user.id)]);
-    const data = await personalData(db, session.user, Date.now());
+    const data = await personalData(readDb(c), session.user, Date.now());
     c.header('Cache-Control', 'no-store');
     c.header('Content-Disposition', 'attachment; filename="account-export.json"');
     return c.json(data);

@@ -6,9 +6,11 @@ const allowedCors = honoCors({
   origin: (origin) => origin,
   credentials: true,
   allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-  allowHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
+  allowHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'X-D1-Bookmark'],
   exposeHeaders: [
     'X-Request-Id',
+    // src/replicas: a browser app reads it and sends it back for read-your-writes.
+    'X-D1-Bookmark',
     'Retry-After',
     'RateLimit-Limit',
     'RateLimit-Remaining',

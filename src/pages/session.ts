@@ -2,10 +2,11 @@ import { and, desc, gt, isNull, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { sha256 } from '../crypto/tokens';
-import { database, type Database } from '../db/client';
+import type { Database } from '../db/client';
 import { sessions, users, type UserRow } from '../db/schema';
 import type { AppEnv } from '../env';
 import { REFRESH_TOKEN_FORMAT, refreshCookieName } from '../sessions/cookie';
+import { readOrConfirm } from '../replicas/read-db';
 
 export type PageSession = { user: UserRow; sessionId: string };
 
@@ -48,21 +49,25 @@ function lookup(db: Database, tokenHash: string, now: number) {
   };
 }
 
+// GET pages read a replica (src/replicas); a cookie it does not know yet (a sign-in whose
+// bookmark the browser did not send back) is confirmed on the primary before the page refuses it.
 export async function pageSession(c: Context<AppEnv>): Promise<PageSession | null> {
   const tokenHash = await cookieTokenHash(c);
   if (!tokenHash) return null;
-  const db = database(c.env.DB);
-  const q = lookup(db, tokenHash, Date.now());
-  const [[session], [user]] = await db.batch([q.session, q.user]);
-  return session && user ? { user, sessionId: session.id } : null;
+  return readOrConfirm(c, async (db) => {
+    const q = lookup(db, tokenHash, Date.now());
+    const [[session], [user]] = await db.batch([q.session, q.user]);
+    return session && user ? { user, sessionId: session.id } : null;
+  });
 }
 
 /** The signed-in user and their live sessions, in one round trip (the account page). */
 export async function pageSessionWithSessions(c: Context<AppEnv>) {
   const tokenHash = await cookieTokenHash(c);
   if (!tokenHash) return null;
-  const db = database(c.env.DB);
-  const q = lookup(db, tokenHash, Date.now());
-  const [[session], [user], list] = await db.batch([q.session, q.user, q.sessions]);
-  return session && user ? { user, sessionId: session.id, sessions: list } : null;
+  return readOrConfirm(c, async (db) => {
+    const q = lookup(db, tokenHash, Date.now());
+    const [[session], [user], list] = await db.batch([q.session, q.user, q.sessions]);
+    return session && user ? { user, sessionId: session.id, sessions: list } : null;
+  });
 }

@@ -25,6 +25,7 @@ import {
 import { userById, userObject } from '../users/users';
 import { jsonBody, problem } from './openapi';
 import { profileStores, userWritten } from '../profile/cache';
+import { readDb } from '../replicas/read-db';
 
 const admin = {
   security: [{ bearer: [] as string[] }],
@@ -39,7 +40,7 @@ const limit = z.coerce.number().int().min(1).max(100).default(50);
 const userParam = z.object({ id: z.string().max(64) });
 
 async function target(c: Context<AppEnv>, id: string) {
-  const user = await userById(database(c.env.DB), id);
+  const user = await userById(readDb(c), id);
   if (!user) throw new ApiError('not_found', 'No such user.');
   return user;
 }
@@ -74,7 +75,7 @@ export const adminRoutes = createRouter()
     }),
     async (c) => {
       c.header('Cache-Control', 'no-store');
-      return c.json(await stats(database(c.env.DB), Date.now()), 200);
+      return c.json(await stats(readDb(c), Date.now()), 200);
     },
   )
   .openapi(
@@ -108,7 +109,7 @@ export const adminRoutes = createRouter()
     }),
     async (c) => {
       const { limit, cursor, q } = c.req.valid('query');
-      const rows = await listUsers(database(c.env.DB), limit, cursor, q?.trim() || undefined);
+      const rows = await listUsers(readDb(c), limit, cursor, q?.trim() || undefined);
       const page = rows.slice(0, limit);
       c.header('Cache-Control', 'no-store');
       return c.json(
@@ -139,7 +140,7 @@ export const adminRoutes = createRouter()
     async (c) => {
       const user = await target(c, c.req.valid('param').id);
       c.header('Cache-Control', 'no-store');
-      return c.json(adminUser(user, await lockedUntil(database(c.env.DB), user.email)), 200);
+      return c.json(adminUser(user, await lockedUntil(readDb(c), user.email)), 200);
     },
   )
   .openapi(
@@ -265,7 +266,7 @@ export const adminRoutes = createRouter()
     }),
     async (c) => {
       const { user_id, type, limit, cursor } = c.req.valid('query');
-      const rows = await listAudit(database(c.env.DB), limit, {
+      const rows = await listAudit(readDb(c), limit, {
         userId: user_id,
         type,
         beforeId: cursor,

@@ -13,6 +13,7 @@ import { revokeOwnSession } from '../sessions/sign-out';
 import { liveSessions } from '../sessions/store';
 import { iso, nameField, toUserObject, userObject, signedInUser } from '../users/users';
 import { bearer, problem } from './openapi';
+import { readDb } from '../replicas/read-db';
 
 const userResponse = {
   description: 'The user',
@@ -127,7 +128,7 @@ export const me = createRouter()
       },
     }),
     async (c) => {
-      const rows = await liveSessions(database(c.env.DB), c.var.auth.sub, Date.now());
+      const rows = await liveSessions(readDb(c), c.var.auth.sub, Date.now());
       c.header('Cache-Control', 'no-store');
       return c.json(
         {

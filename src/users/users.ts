@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { eq } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { database, type Database } from '../db/client';
+import type { Database } from '../db/client';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { users, type UserRow } from '../db/schema';
+import { readOrConfirm } from '../replicas/read-db';
 
 export const userObject = z
   .object({
@@ -57,7 +58,8 @@ export const nameField = z
 
 /** The bearer's own row; a token whose user is gone or disabled is as good as none (401). */
 export async function signedInUser(c: Context<AppEnv>): Promise<UserRow> {
-  const user = await userById(database(c.env.DB), c.var.auth.sub);
+  // GET reads a replica; a user it does not know yet is confirmed on the primary (readOrConfirm).
+  const user = await readOrConfirm(c, (db) => userById(db, c.var.auth.sub));
   if (!user || user.disabledAt !== null) {
     throw new ApiError('unauthorized', 'A valid access token is required.');
   }

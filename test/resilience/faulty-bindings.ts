@@ -101,8 +101,17 @@ export function faultyBindings(real: { DB: D1Database; KV: KVNamespace }, fault?
     dump: () => {
       throw new Error('faulty-bindings: D1 dump() is not counted; teach this wrapper');
     },
-    withSession: () => {
-      throw new Error('faulty-bindings: D1 withSession() is not counted; teach this wrapper');
+    // Read replication (src/replicas): a session's calls are logged and faulted like the binding's.
+    withSession: (constraint?: string) => {
+      const session = real.DB.withSession(constraint);
+      return {
+        prepare: (query: string) => new FaultyStatement(session.prepare(query), query, through),
+        batch: (statements: unknown[]) =>
+          through('D1', 'batch', statements.map(sqlOf), () =>
+            session.batch(statements.map(unwrap)),
+          ),
+        getBookmark: () => session.getBookmark(),
+      };
     },
   } as unknown as D1Database;
 

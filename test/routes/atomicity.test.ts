@@ -13,6 +13,11 @@ function failingBatches(db: D1Database): D1Database {
         return (statements: D1PreparedStatement[]) =>
           target.batch([...statements, target.prepare('INSERT INTO no_such_table VALUES (1)')]);
       }
+      // The worker's primary calls go through sessions (src/replicas): their batches fail too.
+      if (prop === 'withSession') {
+        return (constraint?: string) =>
+          failingBatches(target.withSession(constraint) as unknown as D1Database);
+      }
       const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
