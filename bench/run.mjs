@@ -14,10 +14,11 @@
 //      and minified with esbuild (its size budget)
 //   2. wrangler check startup --outfile <tmp>/startup-N.cpuprofile, 3 times
 //   3. wrangler d1 migrations apply DB --local --persist-to <tmp>/state
-//   4. three workers on free ports, each built with `wrangler deploy --dry-run --outdir` and served
+//   4. four workers on free ports, each built with `wrangler deploy --dry-run --outdir` and served
 //      by bench/lib/serve.mjs, with fresh keys (<tmp>/bench.env) and RATE_LIMIT_*=999999/60:
 //      the worker on <tmp>/state; the same with LOG_LEVEL=warn (one row: the access log's cost);
-//      bench/micro/ (the in-worker limits: PBKDF2, RS256, D1, KV)
+//      bench/micro/ (the in-worker limits: PBKDF2, RS256, D1, KV); bench/bare/ (the bare-runtime
+//      row, a constant JSON body served like the worker: the yardstick of issue 22's targets)
 //   5. registers users and opens sessions, then measures every row with autocannon, bounded in
 //      time: BENCH_ROUNDS interleaved slices of BENCH_DURATION / BENCH_ROUNDS seconds per row.
 // Every process it starts runs in its own process group and is stopped by that id, also on failure.
@@ -69,13 +70,13 @@ async function main() {
   log('migrations: wrangler d1 migrations apply DB --local');
   runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], 'migrations');
 
-  const { base, quietBase, microBase, readyMs } = await startWorkers(envFile, state);
+  const { base, quietBase, microBase, bareBase, readyMs } = await startWorkers(envFile, state);
   const envStable = await envObjectStable(microBase);
   const { users, sessions } = await prepareUsers(base);
   const etag = await jwksEtag(base);
   const form = await signInForm(base);
   const chains = newChains(sessions);
-  const rows = await measure(routeRows({ base, quietBase, sessions, chains, etag }));
+  const rows = await measure(routeRows({ base, quietBase, bareBase, sessions, chains, etag }));
   const refreshChains = await checkChains(base, chains);
 
   // The in-worker limits. PBKDF2 is measured again before each login round and after the last,
@@ -103,6 +104,7 @@ async function main() {
   addPageRatios(rows, limits);
   const run = {
     ordered: [
+      rows.bare,
       rows.live,
       rows.liveQuiet,
       rows.live1,

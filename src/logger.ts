@@ -28,3 +28,22 @@ export function createLogger(level: LogLevel, base: Fields): Logger {
     error: (m, f) => emit('error', m, f),
   };
 }
+
+/**
+ * The access-log line of one request: the line `createLogger(level, { request_id }).info('request',
+ * { method, path, status, duration_ms })` writes, formatted without building and serialising that
+ * object, since every request writes one (bench/README.md, "Request floor").
+ */
+export function logRequest(
+  level: LogLevel,
+  requestId: string,
+  method: string,
+  path: string,
+  status: number,
+  durationMs: number,
+): void {
+  if (LEVELS.info < LEVELS[level]) return;
+  console.log(
+    `{"level":"info","msg":"request","request_id":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"duration_ms":${durationMs}}`,
+  );
+}

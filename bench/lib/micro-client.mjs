@@ -54,6 +54,7 @@ export async function hotPathCosts(base, envStable) {
   return {
     envObjectStableAcrossRequests: envStable,
     accessLogLine: await perOperation(base, 'log', 1, 1001),
+    requestFloor: await perOperation(base, 'floor', 1, 501),
     configParseOnCacheMiss: await perOperation(base, 'config-parse', 1, 201),
     drizzleInstance: await perOperation(base, 'drizzle', 1, 2001),
     keyRingLookup: await perOperation(base, 'keyring', 1, 5001),

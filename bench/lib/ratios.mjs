@@ -2,9 +2,10 @@
 // against the in-worker limit of the route.
 import { LOGIN_CONNECTIONS } from './settings.mjs';
 
-/** Adds vsLive, vsReady and, for refresh and login, vsLimit to the measured rows. */
+/** Adds vsBare, vsLive, vsReady and, for refresh and login, vsLimit to the measured rows. */
 export function addRatios(rows, limits) {
   for (const row of Object.values(rows)) {
+    row.vsBare = row.rps / rows.bare.rps;
     row.vsLive = row.rps / rows.live.rps;
     row.vsReady = row.rps / rows.ready.rps;
   }
@@ -74,6 +75,7 @@ export function limitRows(limits) {
     p50Ms: m.ms,
     p99Ms: null,
     errors: 0,
+    vsBare: null,
     vsLive: null,
     vsReady: null,
     vsLimit: label,

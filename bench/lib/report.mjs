@@ -53,6 +53,8 @@ export function reportText(r) {
     `startup (wrangler check startup, median of ${startup.runs}): ${startup.cpuMs.toFixed(0)} ms CPU` +
       ` in a ${startup.profileSpanMs.toFixed(0)} ms profile; the worker served its first request` +
       ` ${(r.readyMs / 1000).toFixed(1)} s after spawn`,
+    `the worker's own CPU for GET /health/live (in-worker, every middleware and the access-log line):` +
+      ` ${us(diagnostics.requestFloor)}`,
     `per request, alone: access-log line ${us(diagnostics.accessLogLine)}, drizzle instance` +
       ` ${us(diagnostics.drizzleInstance)}, config parse on a cache miss ${us(diagnostics.configParseOnCacheMiss)}` +
       ` (env object stable across requests: ${envStable}), key-ring lookup ${us(diagnostics.keyRingLookup)},` +

@@ -48,8 +48,11 @@ export async function signInForm(base) {
   return { cookie: cookie.split(';')[0], token };
 }
 
-/** Every row but login's: the yardsticks, the bearer route, JWKS, refresh, the sign-in page. */
-export function routeRows({ base, quietBase, sessions, chains, etag }) {
+/**
+ * Every row but login's: the yardsticks (the bare runtime, the request floor, one storage round
+ * trip each), the bearer route, JWKS, refresh, the sign-in page.
+ */
+export function routeRows({ base, quietBase, bareBase, sessions, chains, etag }) {
   const refreshSpec = (connections) => ({
     path: '/auth/refresh',
     method: 'POST',
@@ -62,6 +65,8 @@ export function routeRows({ base, quietBase, sessions, chains, etag }) {
     (client, token) => client.setHeaders({ authorization: `Bearer ${token}` }),
   );
   return [
+    // bench/bare/: a constant JSON body, served exactly like the worker (bench/lib/workers.mjs).
+    row('bare', 'GET /health/live, bare runtime', bareBase, { path: '/health/live' }),
     row('live', 'GET /health/live', base, { path: '/health/live' }),
     row('liveQuiet', 'GET /health/live, LOG_LEVEL=warn', quietBase, { path: '/health/live' }),
     row('live1', 'GET /health/live', base, { path: '/health/live', connections: 1 }),

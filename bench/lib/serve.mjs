@@ -33,6 +33,14 @@ const mf = new Miniflare({
   defaultPersistRoot: join(options.persist, 'v3'),
   host: '127.0.0.1',
   port: options.port,
+  // workerd's console output, passed on as bytes to this process's log file. Miniflare's default
+  // splits it into lines and writes each with console.log again: a second JSON line of work per
+  // request in this Node process, on the same cores as the worker, which production's log
+  // pipeline does not cost the worker (bench/README.md, "Request floor").
+  handleRuntimeStdio: (stdout, stderr) => {
+    stdout.pipe(process.stdout);
+    stderr.pipe(process.stderr);
+  },
 });
 const url = await mf.ready;
 process.stdout.write(`serving ${url.href}\n`);

@@ -7,6 +7,7 @@ export const ROOT = new URL('../..', import.meta.url).pathname;
 export const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 export const RESULTS = join(ROOT, 'bench/results.json');
 export const MICRO_CONFIG = 'bench/micro/wrangler.toml';
+export const BARE_CONFIG = 'bench/bare/wrangler.toml';
 
 export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 export const WARMUP = 1;

@@ -3,6 +3,22 @@ import { CHAINS } from './settings.mjs';
 /** The targets (bench/README.md, "Results"), each judged on ratios within this run. */
 export function targets(rows, chainReport, bundle, client, limits) {
   return [
+    // Issue 22: throughput as a ratio to the bare runtime served the same way (bench/bare/).
+    {
+      target: 'GET /health/live >= 0.6x bare runtime throughput',
+      measured: `${rows.live.vsBare.toFixed(2)}x`,
+      met: rows.live.vsBare >= 0.6,
+    },
+    {
+      target: 'GET /users/me >= 0.2x bare runtime throughput',
+      measured: `${rows.me.vsBare.toFixed(2)}x`,
+      met: rows.me.vsBare >= 0.2,
+    },
+    {
+      target: `refresh (${CHAINS} chains, c=${rows.refresh.connections}) >= 0.09x bare runtime throughput, 0 broken chains`,
+      measured: `${rows.refresh.vsBare.toFixed(2)}x, ${chainReport.broken}/${CHAINS} broken`,
+      met: rows.refresh.vsBare >= 0.09 && chainReport.broken === 0,
+    },
     {
       target: '/users/me >= 0.8x /health/ready throughput',
       measured: `${rows.me.vsReady.toFixed(2)}x`,

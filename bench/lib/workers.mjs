@@ -1,13 +1,15 @@
-// The three workers of a run, each on its own snapshot and free port: the worker, the same worker
-// without its access log (LOG_LEVEL=warn, one row) and bench/micro/. Each is served on workerd
+// The workers of a run, each on its own snapshot and free port: the worker, the same worker
+// without its access log (LOG_LEVEL=warn, one row), bench/micro/ and bench/bare/ (the bare-runtime
+// row, served like the worker: `bareConfig`). Each is served on workerd
 // through Miniflare by serve.mjs (BENCH_RUNTIME=workerd, the default) or by `wrangler dev`
 // (BENCH_RUNTIME=wrangler-dev); bench/README.md "Runtime" says why the default is the former.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parse, stringify } from 'smol-toml';
 import { generateSecret, generateSigningKey } from '../../scripts/lib/keys.mjs';
 import { log } from './log.mjs';
 import { freePort, runWrangler, startNode, startWrangler, waitReady } from './processes.mjs';
-import { LOG_LEVEL, MICRO_CONFIG, ROOT, RUNTIME } from './settings.mjs';
+import { BARE_CONFIG, LOG_LEVEL, MICRO_CONFIG, ROOT, RUNTIME } from './settings.mjs';
 import { TREE, snapshot, tmp } from './workspace.mjs';
 
 // The rate-limit format allows at most six digits: far above what one client IP sends here.
@@ -75,17 +77,47 @@ async function serveWithWranglerDev(name, { tree, config, envFile, persist, port
   return startWrangler(name, args, tree);
 }
 
+/**
+ * The bare worker's config in `tree`, served exactly like the worker: bench/bare/wrangler.toml
+ * with the top-level wrangler.toml's compatibility date and flags and its `[assets]` block (the
+ * same directory and `run_worker_first`), so both go through the same asset layer, or neither.
+ * Returns its path relative to `tree`.
+ */
+export function bareConfig(tree) {
+  const ours = parse(readFileSync(join(tree, 'wrangler.toml'), 'utf8'));
+  const bare = parse(readFileSync(join(tree, BARE_CONFIG), 'utf8'));
+  for (const key of ['compatibility_date', 'compatibility_flags']) {
+    if (ours[key] !== undefined) bare[key] = ours[key];
+  }
+  if (ours.assets) {
+    const directory = resolve(tree, ours.assets.directory);
+    bare.assets = {
+      ...ours.assets,
+      directory: relative(dirname(join(tree, BARE_CONFIG)), directory),
+    };
+  }
+  const config = join(dirname(BARE_CONFIG), 'wrangler.served.toml');
+  writeFileSync(join(tree, config), stringify(bare));
+  return config;
+}
+
 const serve = RUNTIME === 'wrangler-dev' ? serveWithWranglerDev : serveDirect;
 
 /**
- * Starts the three workers, the main one on `state` (migrated), and waits until each answers.
+ * Starts the workers, the main one on `state` (migrated), and waits until each answers.
  * Resolves their base URLs and the milliseconds the main worker took to answer its first request.
  */
 export async function startWorkers(envFile, state) {
-  const [port, quietPort, microPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [port, quietPort, microPort, barePort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const base = `http://127.0.0.1:${port}`;
   const quietBase = `http://127.0.0.1:${quietPort}`;
   const microBase = `http://127.0.0.1:${microPort}`;
+  const bareBase = `http://127.0.0.1:${barePort}`;
   const workerVars = (origin) => ({
     ISSUER: origin,
     ...(LOG_LEVEL ? { LOG_LEVEL } : {}),
@@ -118,9 +150,19 @@ export async function startWorkers(envFile, state) {
     port: microPort,
     vars: {},
   });
+  const bareTree = snapshot(join(tmp, 'tree-bare'), TREE);
+  const bare = await serve('bare', {
+    tree: bareTree,
+    config: bareConfig(bareTree),
+    envFile,
+    persist: join(tmp, 'bare-state'),
+    port: barePort,
+    vars: {},
+  });
   await Promise.all([
     waitReady(quiet, `${quietBase}/health/live`),
     waitReady(micro, `${microBase}/noop`),
+    waitReady(bare, `${bareBase}/health/live`),
   ]);
-  return { base, quietBase, microBase, readyMs };
+  return { base, quietBase, microBase, bareBase, readyMs };
 }

@@ -9,7 +9,8 @@ import { keyRing, signAccessToken, verifyAccessToken } from '../../src/crypto/jw
 import { hashPassword, verifyPassword } from '../../src/crypto/password';
 import { database } from '../../src/db/client';
 import type { AppEnv } from '../../src/env';
-import { createLogger } from '../../src/logger';
+import worker from '../../src/index';
+import { logRequest } from '../../src/logger';
 import { signIn } from '../../src/pages/sign-in';
 import { LEGACY_HASHES } from './legacy-hashes';
 
@@ -33,12 +34,21 @@ const signInPage = new Hono<AppEnv>()
   })
   .route('/', signIn);
 
+// The worker's env at LOG_LEVEL=info (this one runs at warn), made once per env object so the
+// config stays cached as it is in the worker.
+const atInfo = new WeakMap<object, Env>();
+const infoEnv = (env: BenchEnv) => {
+  let out = atInfo.get(env);
+  if (!out) atInfo.set(env, (out = { ...env, LOG_LEVEL: 'info' } as unknown as Env));
+  return out;
+};
+
 // Is `env` the same object on every request? src/config.ts caches the parsed config per env
 // object, so a new object per request would mean a full zod parse per request.
 let previousEnv: BenchEnv | undefined;
 
 export default {
-  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+  async fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     const n = Math.max(0, Math.min(MAX_N, Number(url.searchParams.get('n') ?? '1') | 0));
     const config = loadConfig(env);
@@ -124,13 +134,23 @@ export default {
         break;
       // The access-log line every request writes at LOG_LEVEL=info (this worker runs at warn, so
       // the logger is made at info here).
-      case '/log': {
-        const log = createLogger('info', { request_id: crypto.randomUUID() });
+      case '/log':
+        for (let i = 0; i < n; i++)
+          logRequest('info', crypto.randomUUID(), 'GET', '/bench', 200, 0);
+        break;
+      // The worker's own CPU for GET /health/live at LOG_LEVEL=info, through its real fetch:
+      // every middleware, the route match, the handler and the access-log line. All the bare
+      // runtime row does not do (bench/README.md, "Request floor").
+      case '/floor':
         for (let i = 0; i < n; i++) {
-          log.info('request', { method: 'GET', path: '/bench', status: 200, duration_ms: 0 });
+          const res = await worker.fetch(
+            new Request('http://127.0.0.1/health/live'),
+            infoEnv(env),
+            ctx,
+          );
+          checksum += (await res.text()).length;
         }
         break;
-      }
       // GET /sign-in for a first visit, as its handler serves it: no session cookie (so no
       // storage call), a new form-token cookie and its HMAC, the page rendered to HTML.
       case '/sign-in-page':
