@@ -121,7 +121,7 @@ export const me = createRouter()
       },
     }),
     async (c) => {
-      const rows = await liveSessions(database(c.env.DB), c.var.auth.sub, Date.now());
+      const rows = await liveSessions(database(c.env.DB), c.var.config, c.var.auth.sub, Date.now());
       c.header('Cache-Control', 'no-store');
       return c.json(
         {

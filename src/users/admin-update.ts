@@ -6,7 +6,7 @@ import type { Database } from '../db/client';
 import { sessions, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { cutOffUser } from '../sessions/revocation';
-import { revocationStatements } from '../sessions/store';
+import { revocationStatements, revokeInShards } from '../sessions/store';
 
 export type UserChange = { role?: Role | undefined; disabled?: boolean | undefined };
 
@@ -68,6 +68,12 @@ export async function applyUserChange(
   const after = (results.at(-1) as UserRow[])[0]!;
   if (after.role !== role || (after.disabledAt !== null) !== disabled) {
     throw new ApiError('last_admin', 'The last active admin cannot be demoted or disabled.');
+  }
+  // Sessions on the other shards (docs/sharding.md) end after the main database's batch: a
+  // failure in between leaves them in place, but their refresh reads the user (disabled) from
+  // the main database and is refused, and the cut-off below ends their access tokens.
+  if (after.disabledAt !== null) {
+    await revokeInShards(db, config, eq(sessions.userId, id), 'user_disabled', now);
   }
   // A role change cuts the user's access tokens at this worker, so the next refresh carries the
   // new role (admin routes read the stored role anyway). The cut is taken after the change, so

@@ -39,7 +39,7 @@ describe('POST /auth/email-code/verify', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     expect(res.headers.get('Set-Cookie')).toMatch(
-      /^__Host-refresh_token=[\w-]{43}; Path=\/; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict$/,
+      /^__Host-refresh_token=[\w-]{43,}; Path=\/; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict$/,
     );
     const tokens = (await res.json()) as Tokens;
     expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900 });

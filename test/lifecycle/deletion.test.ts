@@ -213,7 +213,7 @@ describe('a sign-in racing the deletion', () => {
     expect((await deleteMe(tokens.access_token, { password: PASSWORD })).status).toBe(204);
     const db = database(env.DB);
     const meta = { ip: '203.0.113.9', userAgent: 'race' };
-    const session = await openSession(db, loadConfig(env), user.id, meta, Date.now());
+    const session = await openSession(db, loadConfig(env), { id: user.id, sessionShard: 0 }, meta, Date.now());
     await db.batch([...session.statements]);
     expect(await leftovers(user.id, email)).toEqual(NOTHING);
     expect(await count('SELECT COUNT(*) AS n FROM sessions WHERE id = ?', session.sessionId)).toBe(

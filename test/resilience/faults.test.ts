@@ -88,7 +88,7 @@ async function fixture(
   ];
   for (let i = 0; i < (options.sessions ?? 0); i++) {
     const meta = { ip: '192.0.2.1', userAgent: 'fixture' };
-    const opened = await openSession(db, cfg, userId, meta, now);
+    const opened = await openSession(db, cfg, { id: userId, sessionShard: 0 }, meta, now);
     statements.push(...opened.statements);
     const grant = { userId, sessionId: opened.sessionId, role: 'user' as const };
     fx.sessions.push({
