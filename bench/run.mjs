@@ -68,6 +68,11 @@ async function main() {
   const state = join(tmp, 'state');
   log('migrations: wrangler d1 migrations apply DB --local');
   runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], 'migrations');
+  // The second session shard (docs/sharding.md): half the bench's users sign in there.
+  runWrangler(
+    ['d1', 'migrations', 'apply', 'SESSIONS_1', '--local', '--persist-to', state],
+    'migrations (session shard 1)',
+  );
 
   const { base, quietBase, microBase, readyMs } = await startWorkers(envFile, state);
   const envStable = await envObjectStable(microBase);
