@@ -69,16 +69,16 @@ export async function applyUserChange(
   if (after.role !== role || (after.disabledAt !== null) !== disabled) {
     throw new ApiError('last_admin', 'The last active admin cannot be demoted or disabled.');
   }
-  // Sessions on the other shards (docs/sharding.md) end after the main database's batch: a
-  // failure in between leaves them in place, but their refresh reads the user (disabled) from
-  // the main database and is refused, and the cut-off below ends their access tokens.
-  if (after.disabledAt !== null) {
-    await revokeInShards(db, config, eq(sessions.userId, id), 'user_disabled', now);
-  }
   // A role change cuts the user's access tokens at this worker, so the next refresh carries the
   // new role (admin routes read the stored role anyway). The cut is taken after the change, so
   // no token minted with the old role escapes it. Also on a repeated request that changed
   // nothing: the cut-off is idempotent, and a retry after a KV failure still completes it.
   if (disabled || change.role !== undefined) await cutOffUser(kv, config, id, Date.now());
+  // Sessions on the other shards (docs/sharding.md) end last: a failure before leaves them in
+  // place, but their refresh reads the user (disabled) from the main database and is refused,
+  // and the cut-off above has ended their access tokens. A retry repeats both, idempotently.
+  if (after.disabledAt !== null) {
+    await revokeInShards(db, config, eq(sessions.userId, id), 'user_disabled', now);
+  }
   return after;
 }
