@@ -32,12 +32,13 @@ export type OpenedSession = Awaited<ReturnType<typeof openSession>>;
  * that batch once the session may exist, for the statements that follow; after the batch,
  * `settle` (or `confirm`) with the first statement's result says whether it did.
  *
- * The first statement is the gate: it records the session as the user's latest (and fixes the
- * user's shard) only if `onlyIf` holds and the account still exists and is enabled. An account
- * deleted or disabled since its proof was checked gets no session. On shard 0 the session rows
- * are written in the same batch behind the gate. On another shard they are written there in
- * parallel with the caller's batch, and deleted again if the gate refused: nobody holds their
- * token until settle has seen the gate pass (docs/sharding.md, "Failure ordering").
+ * The first statement is the gate: it writes only if `onlyIf` holds and the account still exists
+ * and is enabled, so an account deleted or disabled since its proof was checked gets no session.
+ * On shard 0 the gate is the session insert itself, as before sharding; the user row then
+ * records the session and fixes the user's shard. On another shard the gate is that update of
+ * the user row, and the session rows are written to the shard in parallel with the caller's
+ * batch and deleted again if the gate refused: nobody holds their token until settle has seen
+ * the gate pass (docs/sharding.md, "Sign-in: the gate").
  */
 export async function openSession(
   db: Database,
@@ -56,11 +57,8 @@ export async function openSession(
   const tokenHash = await sha256(refreshToken);
   const expiresAt = now + config.REFRESH_TOKEN_TTL * 1000;
   const tokenId = uuidv7(now);
-  const opened = sql`EXISTS (SELECT 1 FROM users WHERE id = ${user.id} AND last_session_id = ${sessionId})`;
-  const gate = db
-    .update(users)
-    .set({ sessionShard: sql`COALESCE(${users.sessionShard}, ${index})`, lastSessionId: sessionId })
-    .where(sql`${users.id} = ${user.id} AND ${users.disabledAt} IS NULL AND ${onlyIf ?? sql`1`}`);
+  const local = index === 0;
+  const enabled = sql`EXISTS (SELECT 1 FROM users WHERE id = ${user.id} AND disabled_at IS NULL)`;
   // INSERT ... SELECT in the tables' column order, which is what drizzle's INSERT ... SELECT lists.
   const rows = (target: Database, when: SQL) =>
     [
@@ -75,14 +73,31 @@ export async function openSession(
           sql`SELECT ${tokenId}, ${sessionId}, ${tokenHash}, NULL, NULL, ${now}, NULL, ${expiresAt} WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`,
         ),
     ] as const;
-  const local = index === 0;
+  // Records the session as the user's latest and fixes their shard, behind `when`.
+  const record = (when: SQL) =>
+    db
+      .update(users)
+      .set({
+        sessionShard: sql`COALESCE(${users.sessionShard}, ${index})`,
+        lastSessionId: sessionId,
+      })
+      .where(sql`${users.id} = ${user.id} AND ${when}`);
+  // On the main database the session insert is the gate, as it always was (an account deleted
+  // since its proof was checked gets no row: without the EXISTS the foreign key would fail the
+  // whole batch, a 500). On another shard the gate is the update of the user row.
+  const opened = local
+    ? sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId})`
+    : sql`EXISTS (SELECT 1 FROM users WHERE id = ${user.id} AND last_session_id = ${sessionId})`;
+  const allowed = sql`${onlyIf ?? sql`1`} AND ${enabled}`;
   const written = local ? Promise.resolve() : shard.db.batch(rows(shard.db, sql`1`));
   // Observed here so that a caller whose batch throws first leaves no unhandled rejection.
   const outcome = written.then(
     () => null,
     (error: unknown) => ({ error }),
   );
-  const statements = local ? ([gate, ...rows(db, opened)] as const) : ([gate] as const);
+  const statements = local
+    ? ([...rows(db, allowed), record(opened)] as const)
+    : ([record(allowed)] as const);
   /** After the caller's batch: whether the session exists (false: the gate refused it). */
   async function settle(gateResult: unknown): Promise<boolean> {
     const failed = await outcome;

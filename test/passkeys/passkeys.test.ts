@@ -11,6 +11,7 @@ import {
   json,
   type Tokens,
   signedIn as signedInUnconfirmed,
+  sessionDb,
 } from '../helpers';
 import { enrolled } from '../totp';
 import { Authenticator } from './authenticator.mjs';
@@ -140,7 +141,8 @@ describe('registering a passkey', () => {
     const { tokens, user } = await signedIn();
     const options = await creationOptions(tokens.access_token);
     const { json: response } = await new Authenticator(env.ISSUER).create(options);
-    await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
+    await sessionDb(tokens.session_id)
+      .prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
       .bind(Date.now() - 601_000, tokens.session_id)
       .run();
     const late = await post('/users/me/passkeys', { response }, tokens.access_token);
