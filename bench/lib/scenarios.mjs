@@ -139,7 +139,8 @@ export function shardRows({ base, users, sessions }) {
     row(`refreshShard${n}`, `POST /auth/refresh, shard ${n} chains`, base, {
       path: '/auth/refresh',
       method: 'POST',
-      connections: CONNECTIONS,
+      // Users hash unevenly over few shards: never more connections than chains.
+      connections: Math.max(1, Math.min(CONNECTIONS, chains[n].length)),
       setupClient: chainClients(chains[n]),
       afterSlice: () => recoverChains(base, chains[n]),
     }),
