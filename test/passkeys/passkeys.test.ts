@@ -12,6 +12,7 @@ import {
   type Tokens,
   signedIn as signedInUnconfirmed,
   sessionDb,
+  userSessionsDb,
 } from '../helpers';
 import { enrolled } from '../totp';
 import { Authenticator } from './authenticator.mjs';
@@ -25,7 +26,13 @@ import {
   withPasskey,
 } from './helpers';
 
-const sessionsOf = (userId: string) => countRows('sessions', 'user_id = ?', userId);
+const sessionsOf = async (userId: string) =>
+  (await (
+    await userSessionsDb(userId)
+  )
+    .prepare('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?')
+    .bind(userId)
+    .first<{ n: number }>())!.n;
 
 describe('registering a passkey', () => {
   it('asks for a discoverable credential with user verification, bound to the signed-in user', async () => {
