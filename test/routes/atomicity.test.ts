@@ -1,14 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  call,
-  expectProblem,
-  json,
-  PASSWORD,
-  refresh,
-  register,
-  login,
-} from '../helpers';
+import { call, expectProblem, json, PASSWORD, refresh, register, login } from '../helpers';
 
 /**
  * A D1 binding whose every batch carries one more, failing statement at the end: D1 runs a batch
