@@ -56,6 +56,7 @@ const workers = defineProject({
           TOTP_ENCRYPTION_KEY: `1:${generateSecret()}`,
           KEY_ENCRYPTION_KEY: `1:${generateSecret()}`,
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+          TEST_SHARD_MIGRATIONS: await readD1Migrations('./migrations-sessions'),
           IMPORT_FIXTURES: importFixtures(),
         },
       },

@@ -44,8 +44,16 @@ import {
 import { runWrangler, stopAll } from './lib/processes.mjs';
 import { addPageRatios, addRatios, limitRows, loginParts } from './lib/ratios.mjs';
 import { checkChains, newChains } from './lib/refresh-chains.mjs';
+import { shardTargets } from './lib/shard-targets.mjs';
 import { reportText, writeResults } from './lib/report.mjs';
-import { jwksEtag, loginRows, prepareUsers, routeRows, signInForm } from './lib/scenarios.mjs';
+import {
+  jwksEtag,
+  loginRows,
+  prepareUsers,
+  routeRows,
+  shardRows,
+  signInForm,
+} from './lib/scenarios.mjs';
 import { RESULTS, ROOT, ROUNDS } from './lib/settings.mjs';
 import { startupTime } from './lib/startup-time.mjs';
 import { targets } from './lib/targets.mjs';
@@ -69,6 +77,11 @@ async function main() {
   const state = join(tmp, 'state');
   log('migrations: wrangler d1 migrations apply DB --local');
   runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], 'migrations');
+  // The second session shard (docs/sharding.md): half the bench's users sign in there.
+  runWrangler(
+    ['d1', 'migrations', 'apply', 'SESSIONS_1', '--local', '--persist-to', state],
+    'migrations (session shard 1)',
+  );
 
   const { base, quietBase, microBase, bareBase, readyMs } = await startWorkers(envFile, state);
   const envStable = await envObjectStable(microBase);
@@ -78,6 +91,10 @@ async function main() {
   const chains = newChains(sessions);
   const rows = await measure(routeRows({ base, quietBase, bareBase, sessions, chains, etag }));
   const refreshChains = await checkChains(base, chains);
+  // The session shards' own rows (docs/sharding.md), on sessions of their own.
+  const sharded = shardRows({ base, ...(await prepareUsers(base)) });
+  Object.assign(rows, await measure(sharded.rows));
+  const shardChains = await checkChains(base, sharded.chains);
 
   // The in-worker limits. PBKDF2 is measured again before each login round and after the last,
   // so the login ratio compares figures taken minutes, not seconds, apart.
@@ -114,6 +131,10 @@ async function main() {
       rows.jwks304,
       rows.refresh,
       rows.refresh1,
+      rows.refreshShard0,
+      rows.refreshShard1,
+      rows.loginShard0,
+      rows.loginShard1,
       rows.login1,
       rows.login8,
       rows.signInPage,
@@ -132,7 +153,11 @@ async function main() {
     client,
     startup,
     readyMs,
-    targets: targets(rows, refreshChains, bundle, client, limits),
+    shardChains,
+    targets: [
+      ...targets(rows, refreshChains, bundle, client, limits),
+      ...shardTargets(rows, shardChains),
+    ],
   };
   process.stdout.write(reportText(run));
   writeResults(run, (performance.now() - wallStarted) / 1000);

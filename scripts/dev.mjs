@@ -3,7 +3,8 @@
 // KV, fully offline. On every start it
 //   1. creates `.dev.vars` from `.dev.vars.example` if missing, and fills in a development
 //      signing key, pepper and sealing keys where they are empty (an existing value is never overwritten);
-//   2. applies `migrations/` to the local D1 (the same state directory wrangler dev uses);
+//   2. applies `migrations/` to the local D1 (the same state directory wrangler dev uses), and
+//      `migrations-sessions/` to each session shard's (docs/sharding.md);
 //   3. starts `wrangler dev`, passing through any extra options (`--port 9000`, `--persist-to`),
 //      and restarts it when `.dev.vars` changes.
 import { spawn, spawnSync } from 'node:child_process';
@@ -58,21 +59,31 @@ async function ensureDevVars(path = '.dev.vars') {
 await ensureDevVars();
 
 const persist = option('--persist-to');
-const migrate = spawnSync(
-  process.execPath,
-  [
-    wrangler,
-    'd1',
-    'migrations',
-    'apply',
-    'DB',
-    '--local',
-    ...(persist ? ['--persist-to', persist] : []),
-  ],
-  // CI=true makes wrangler apply without asking for confirmation.
-  { stdio: 'inherit', env: { ...env, CI: 'true' } },
-);
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+// The main database, then every session shard (docs/sharding.md), each with its own folder of
+// migrations (wrangler.toml's migrations_dir).
+for (const binding of ['DB', ...sessionShardBindings()]) {
+  const migrate = spawnSync(
+    process.execPath,
+    [
+      wrangler,
+      'd1',
+      'migrations',
+      'apply',
+      binding,
+      '--local',
+      ...(persist ? ['--persist-to', persist] : []),
+    ],
+    // CI=true makes wrangler apply without asking for confirmation.
+    { stdio: 'inherit', env: { ...env, CI: 'true' } },
+  );
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+}
+
+/** The SESSIONS_n bindings of wrangler.toml's top level. */
+function sessionShardBindings() {
+  const top = readFileSync('wrangler.toml', 'utf8').split(/^\[env\./m)[0];
+  return [...top.matchAll(/^binding = "(SESSIONS_[0-9]+)"/gm)].map((m) => m[1]);
+}
 
 const port = option('--port') ?? '8787';
 

@@ -92,6 +92,8 @@ const schema = z
     ACCESS_TOKEN_TTL: int(60, 86_400).default(900),
     REFRESH_TOKEN_TTL: int(300, 400 * 86_400).default(30 * 86_400),
     REFRESH_REUSE_GRACE_SECONDS: int(0, 120).default(10),
+    /** Session shards new sign-ins spread over: DB, then SESSIONS_1 ... (docs/sharding.md). */
+    SESSION_SHARDS: int(1, 16).default(1),
     ALLOWED_ORIGINS: origins,
     MIN_PASSWORD_LENGTH: int(8, 128).default(12),
     PRODUCT_NAME: z.string().min(1).max(60).default('Edge Auth'),

@@ -1,4 +1,5 @@
 import type { Config } from './config';
+import { otherShards } from './shards';
 
 /** Rows deleted per statement, and statements per table per run: bounded work per invocation. */
 const BATCH = 500;
@@ -51,10 +52,32 @@ const SWEEPS: Sweep[] = [
   },
 ];
 
-/** Deletes what no request can use any more; returns the rows deleted per table. */
+/** The sweeps that also run on every other session shard (docs/sharding.md). */
+const SHARD_TABLES = new Set(['refresh_tokens', 'sessions', 'audit_events']);
+
+/**
+ * Deletes what no request can use any more; returns the rows deleted per table (a session
+ * shard's as `<table>@<n>`).
+ */
 export async function housekeeping(db: D1Database, config: Config, now: number) {
   const deleted: Record<string, number> = {};
-  for (const sweep of SWEEPS) {
+  await sweep(db, SWEEPS, config, now, deleted, '');
+  for (const shard of otherShards(db, config)) {
+    const sweeps = SWEEPS.filter((s) => SHARD_TABLES.has(s.name));
+    await sweep(shard.d1, sweeps, config, now, deleted, `@${shard.index}`);
+  }
+  return deleted;
+}
+
+async function sweep(
+  db: D1Database,
+  sweeps: Sweep[],
+  config: Config,
+  now: number,
+  deleted: Record<string, number>,
+  suffix: string,
+) {
+  for (const sweep of sweeps) {
     let count = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const result = await db
@@ -64,7 +87,6 @@ export async function housekeeping(db: D1Database, config: Config, now: number) 
       count += result.meta.changes;
       if (result.meta.changes < BATCH) break;
     }
-    deleted[sweep.name] = count;
+    deleted[sweep.name + suffix] = count;
   }
-  return deleted;
 }

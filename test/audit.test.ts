@@ -1,7 +1,16 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sha256 } from '../src/crypto/tokens';
-import { PASSWORD, call, json, uniqueEmail, type Tokens, withBearer } from './helpers';
+import {
+  PASSWORD,
+  call,
+  json,
+  uniqueEmail,
+  type Tokens,
+  withBearer,
+  sessionDb,
+  tokenDb,
+} from './helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -13,12 +22,23 @@ type Event = {
   user_agent: string;
   detail: string;
 };
+// Session events of a user on shard 1 are audited there (docs/sharding.md).
 const eventsFor = async (requestId: string) =>
   (
-    await env.DB.prepare('SELECT * FROM audit_events WHERE request_id = ? ORDER BY id')
-      .bind(requestId)
-      .all<Event>()
-  ).results;
+    await Promise.all(
+      [env.DB, env.SESSIONS_1].map(
+        async (db) =>
+          (
+            await db
+              .prepare('SELECT * FROM audit_events WHERE request_id = ? ORDER BY id')
+              .bind(requestId)
+              .all<Event>()
+          ).results,
+      ),
+    )
+  )
+    .flat()
+    .sort((a, b) => ((a as Event & { id: string }).id < (b as Event & { id: string }).id ? -1 : 1));
 
 let seq = 0;
 /** Sends one request with its own request id and returns the audit events it wrote. */
@@ -105,7 +125,8 @@ describe('the audit log', () => {
       await call('/auth/login', json({ email, password: PASSWORD }))
     ).json()) as Tokens;
     await call('/auth/refresh', json({ refresh_token: tokens.refresh_token }));
-    await env.DB.prepare('UPDATE refresh_tokens SET used_at = used_at - 60000 WHERE token_hash = ?')
+    await tokenDb(tokens.refresh_token)
+      .prepare('UPDATE refresh_tokens SET used_at = used_at - 60000 WHERE token_hash = ?')
       .bind(await sha256(tokens.refresh_token))
       .run();
     const responses = await Promise.all(
@@ -114,9 +135,10 @@ describe('the audit log', () => {
       ),
     );
     expect(responses.some((r) => r.status === 401)).toBe(true);
-    const { n } = (await env.DB.prepare(
-      "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'token.reuse_detected' AND json_extract(detail, '$.session_id') = ?",
-    )
+    const { n } = (await sessionDb(tokens.session_id)
+      .prepare(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'token.reuse_detected' AND json_extract(detail, '$.session_id') = ?",
+      )
       .bind(tokens.session_id)
       .first<{ n: number }>())!;
     expect(n).toBe(1);
@@ -145,7 +167,10 @@ describe('the audit log', () => {
     const privateKey = (JSON.parse(env.JWT_SIGNING_KEYS) as { keys: { d: string }[] }).keys[0]!.d;
     secrets.push(privateKey);
 
-    const rows = JSON.stringify((await env.DB.prepare('SELECT * FROM audit_events').all()).results);
+    const rows = JSON.stringify([
+      (await env.DB.prepare('SELECT * FROM audit_events').all()).results,
+      (await env.SESSIONS_1.prepare('SELECT * FROM audit_events').all()).results,
+    ]);
     expect(lines.length).toBeGreaterThan(5);
     for (const secret of secrets) {
       expect(rows).not.toContain(secret);

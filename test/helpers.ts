@@ -145,3 +145,18 @@ export function countingKv(counts = { kvReads: 0, kvWrites: 0 }) {
   });
   return { kv, counts };
 }
+
+/** The database holding a session (docs/sharding.md): ids "1.<uuid>" live in SESSIONS_1. */
+export const sessionDb = (sessionId: string): D1Database =>
+  sessionId.startsWith('1.') ? env.SESSIONS_1 : env.DB;
+
+/** The database holding a refresh token: one longer than 43 characters names shard 1. */
+export const tokenDb = (token: string): D1Database => (token.length > 43 ? env.SESSIONS_1 : env.DB);
+
+/** The database holding a user's sessions: their stored shard (0 until their first sign-in). */
+export async function userSessionsDb(userId: string): Promise<D1Database> {
+  const row = await env.DB.prepare('SELECT session_shard FROM users WHERE id = ?')
+    .bind(userId)
+    .first<{ session_shard: number | null }>();
+  return row?.session_shard === 1 ? env.SESSIONS_1 : env.DB;
+}

@@ -104,9 +104,10 @@ function countingBindings() {
       return forward(target, prop);
     },
   });
-
+  // The second session shard (docs/sharding.md): src/shards finds it on the module's env.
+  const SESSIONS_1 = counted(env.SESSIONS_1);
   const { kv: KV } = countingKv(usage);
-  return { bindings: { DB, KV }, usage, sqlLog };
+  return { bindings: { DB, KV }, usage, sqlLog, SESSIONS_1 };
 }
 
 /**
@@ -116,10 +117,25 @@ function countingBindings() {
  */
 async function measure(path: string, init: RequestInit = {}) {
   await call('/.well-known/jwks.json');
-  const { bindings, usage, sqlLog } = countingBindings();
-  const res = await call(path, init, bindings);
-  await res.arrayBuffer();
-  return { status: res.status, usage, sqlLog };
+  const { bindings, usage, sqlLog, SESSIONS_1 } = countingBindings();
+  const shard = env.SESSIONS_1;
+  Object.assign(env, { SESSIONS_1 });
+  try {
+    const res = await call(path, init, bindings);
+    await res.arrayBuffer();
+    return { status: res.status, usage, sqlLog };
+  } finally {
+    Object.assign(env, { SESSIONS_1: shard });
+  }
+}
+
+/** A signed-in user whose sessions live on shard `n` (docs/sharding.md). */
+async function signedInOnShard(n: number) {
+  const { email, password, user } = await register(uniqueEmail('shard'));
+  await env.DB.prepare('UPDATE users SET session_shard = ? WHERE id = ?').bind(n, user.id).run();
+  const res = await call('/auth/login', json({ email, password }));
+  const tokens = (await res.json()) as { refresh_token: string; session_id: string };
+  return { email, password, tokens };
 }
 
 const none: Usage = { d1RoundTrips: 0, d1Reads: 0, d1Writes: 0, kvReads: 0, kvWrites: 0 };
@@ -196,19 +212,43 @@ describe('storage calls per route', () => {
     expect(usage).toEqual({ ...none, d1RoundTrips: 1, d1Reads: 1, kvReads: 1, kvWrites: 1 });
   });
 
-  it('POST /auth/refresh: one D1 batch; KV only for the rate limit', async () => {
-    const { tokens } = await signedIn();
+  it('POST /auth/refresh on shard 1: the batch of the shard and the read of the user, in parallel', async () => {
+    const { tokens } = await signedInOnShard(1);
+    expect(tokens.session_id.startsWith('1.')).toBe(true);
+    const { status, usage, sqlLog } = await measure(
+      '/auth/refresh',
+      json({ refresh_token: tokens.refresh_token }),
+    );
+    expect(status).toBe(200);
+    // Two calls, one round trip of waiting: both start before either is awaited (rotation.ts).
+    expect(sqlLog).toHaveLength(2);
+    expect(sqlLog.find((s) => s.length > 1)).toHaveLength(4);
+    expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 2, d1Reads: 1, d1Writes: 1 });
+  });
+
+  it('POST /auth/login on shard 1: the two batches of the main database and the insert in the shard', async () => {
+    const { email, password } = await signedInOnShard(1);
+    const { status, usage, sqlLog } = await measure('/auth/login', json({ email, password }));
+    expect(status).toBe(200);
+    // The shard's insert runs beside the second batch (store.ts, openSession).
+    expect(sqlLog).toHaveLength(3);
+    expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 3, d1Writes: 3 });
+  });
+
+  it('POST /auth/refresh: one D1 batch of four statements; KV only for the rate limit', async () => {
+    const { tokens } = await signedInOnShard(0);
     const { status, usage, sqlLog } = await measure(
       '/auth/refresh',
       json({ refresh_token: tokens.refresh_token }),
     );
     expect(status).toBe(200);
     expect(sqlLog).toHaveLength(1);
+    expect(sqlLog[0]).toHaveLength(4);
     expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 1, d1Writes: 1 });
   });
 
   it('POST /auth/login: two D1 batches (claim the attempt, open the session) and the rate limit', async () => {
-    const { email, password } = await signedIn();
+    const { email, password } = await signedInOnShard(0);
     const { status, usage } = await measure('/auth/login', json({ email, password }));
     expect(status).toBe(200);
     expect(withoutRateLimit(usage)).toEqual({ ...none, d1RoundTrips: 2, d1Writes: 2 });
@@ -231,7 +271,7 @@ describe('storage calls per route', () => {
   });
 
   it('POST /sign-in: the two D1 batches of POST /auth/login and the rate limit', async () => {
-    const { email, password } = await signedIn();
+    const { email, password } = await signedInOnShard(0);
     const b = new Browser();
     await b.get('/sign-in');
     const { bindings, usage } = countingBindings();

@@ -3,7 +3,7 @@ import { log } from './log.mjs';
 import { perClient, row } from './measure.mjs';
 import { pool } from './pool.mjs';
 import { post } from './post.mjs';
-import { chainClients, recoverChains } from './refresh-chains.mjs';
+import { chainClients, newChains, recoverChains } from './refresh-chains.mjs';
 import { CHAINS, CONNECTIONS, LOGIN_CONNECTIONS, PASSWORD, USERS } from './settings.mjs';
 
 /** Registers USERS users and opens CHAINS sessions, spread over them. */
@@ -124,4 +124,40 @@ export function loginRows({ base, users, form }) {
       expect: 303,
     }),
   ];
+}
+
+/**
+ * The session shards (docs/sharding.md): sessions land on DB (shard 0) or SESSIONS_1 by their
+ * user, and a session id of shard 1 starts with "1.". Refresh rows over the chains of each shard
+ * alone, and login at c=1 for the users of each shard, next to the mixed rows above.
+ */
+export function shardRows({ base, users, sessions }) {
+  const onShard1 = (s) => s.session_id.startsWith('1.');
+  const chains = {
+    0: newChains(sessions.filter((s) => !onShard1(s))),
+    1: newChains(sessions.filter(onShard1)),
+  };
+  const usersOf = (n) =>
+    users.filter((_, i) => sessions.some((s, j) => j % USERS === i && onShard1(s) === (n === 1)));
+  log(`shards: ${chains[0].length} + ${chains[1].length} chains, ${usersOf(1).length} users on 1`);
+  const rows = [0, 1].flatMap((n) => [
+    row(`refreshShard${n}`, `POST /auth/refresh, shard ${n} chains`, base, {
+      path: '/auth/refresh',
+      method: 'POST',
+      // Users hash unevenly over few shards: never more connections than chains.
+      connections: Math.max(1, Math.min(CONNECTIONS, chains[n].length)),
+      setupClient: chainClients(chains[n]),
+      afterSlice: () => recoverChains(base, chains[n]),
+    }),
+    row(`loginShard${n}`, `POST /auth/login, shard ${n} users`, base, {
+      path: '/auth/login',
+      method: 'POST',
+      connections: 1,
+      headers: { 'content-type': 'application/json' },
+      setupClient: perClient(usersOf(n), (client, email) =>
+        client.setBody(JSON.stringify({ email, password: PASSWORD })),
+      ),
+    }),
+  ]);
+  return { rows, chains: [...chains[0], ...chains[1]] };
 }

@@ -8,7 +8,7 @@ import { ApiError } from '../errors';
 import { createChallenge } from '../mfa/challenge';
 import { clientMeta } from '../request-meta';
 import type { SessionGrant } from '../sessions/rotation';
-import { assertSessionOpened, openSession, sessionExists } from '../sessions/store';
+import { openSession } from '../sessions/store';
 import { authenticate } from './authenticate';
 
 export type SignIn =
@@ -51,15 +51,15 @@ export async function signInWithPassword(
     await db.batch([challenge.statement, refundAttemptStatement(db, user.email)]);
     return { kind: 'mfa_required', mfaToken: challenge.token };
   }
-  const session = await openSession(db, config, user.id, clientMeta(c), now);
-  const opened = sessionExists(session.sessionId);
+  const session = await openSession(db, config, user, clientMeta(c), now);
+  const opened = session.opened;
   const persisting = db
     .batch([
       ...session.statements,
       auth.clearFailures,
       auditEvent(db, ctx, 'login.succeeded', user.id, { session_id: session.sessionId }, opened),
     ])
-    .then(([inserted]) => assertSessionOpened(inserted));
+    .then(([gate]) => session.confirm(gate));
   return { kind: 'session', grant: grantFor(user, session), persisting, now };
 }
 

@@ -23,6 +23,13 @@ export const users = sqliteTable(
     totpEnabledAt: integer('totp_enabled_at'),
     /** The last accepted time step: a code is accepted only for a later step (RFC 6238 §5.2). */
     totpLastStep: integer('totp_last_step'),
+    /**
+     * The session shard (docs/sharding.md) of this user's sessions, fixed at their first sign-in
+     * and never changed, so adding shards moves nobody. Null until then.
+     */
+    sessionShard: integer('session_shard'),
+    /** The session a sign-in last opened: what its batch's later statements are gated on. */
+    lastSessionId: text('last_session_id'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

@@ -19,7 +19,7 @@ import { templates } from '../mail/templates';
 import { createChallenge } from '../mfa/challenge';
 import { canonicalEmail } from '../policy/email';
 import { clientMeta } from '../request-meta';
-import { assertSessionOpened, openSession } from '../sessions/store';
+import { openSession } from '../sessions/store';
 import { userByEmail } from '../users/users';
 import {
   EMAIL_CODE_TTL_SECONDS,
@@ -149,9 +149,9 @@ async function completeSignIn(
   }
   // One batch: the session is opened, the count cleared and the login audited only if the code
   // was spent by this request (changes()), so of two parallel right answers one signs in.
-  const session = await openSession(db, config, user.id, clientMeta(c), now, sql`changes() = 1`);
-  const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
-  const [spent, inserted] = await db.batch([
+  const session = await openSession(db, config, user, clientMeta(c), now, sql`changes() = 1`);
+  const opened = session.opened;
+  const [spent, gate] = await db.batch([
     spendCode(db, codeId, now),
     ...session.statements,
     clearFailuresStatement(db, user.email, now, opened),
@@ -164,7 +164,10 @@ async function completeSignIn(
       opened,
     ),
   ]);
-  if (spent.length === 0) return null;
-  assertSessionOpened(inserted);
+  if (spent.length === 0) {
+    await session.settle(gate);
+    return null;
+  }
+  await session.confirm(gate);
   return { kind: 'session', grant: grantFor(user, session), persisting: Promise.resolve(), now };
 }

@@ -14,7 +14,7 @@ import { CodeForm } from '../pages/sign-in';
 import { strings } from '../pages/strings';
 import { clientMeta } from '../request-meta';
 import { setSessionCookie } from '../sessions/grant';
-import { openSession, sessionExists, sessionOpened } from '../sessions/store';
+import { openSession } from '../sessions/store';
 import { finishCallback, startUrl } from './flow';
 import { assertMaySignIn, FederationError, resolveIdentity } from './identities';
 import { providerById } from './providers';
@@ -76,8 +76,8 @@ async function callback(c: Context<AppEnv>, params: URLSearchParams) {
       );
       return renderPage(c, 200, strings.code.title, form);
     }
-    const session = await openSession(db, c.var.config, user.id, clientMeta(c), now);
-    const [inserted] = await db.batch([
+    const session = await openSession(db, c.var.config, user, clientMeta(c), now);
+    const [gate] = await db.batch([
       ...session.statements,
       auditEvent(
         db,
@@ -85,11 +85,11 @@ async function callback(c: Context<AppEnv>, params: URLSearchParams) {
         'login.succeeded',
         user.id,
         { session_id: session.sessionId, via: p.config.id },
-        sessionExists(session.sessionId),
+        session.opened,
       ),
     ]);
     // The account was deleted since it was read: no session, so no cookie; start again.
-    if (!sessionOpened(inserted)) throw new FederationError('state');
+    if (!(await session.settle(gate))) throw new FederationError('state');
     setSessionCookie(c, grantFor(user, session), now);
     return land(c, flow.returnTo);
   } catch (err) {

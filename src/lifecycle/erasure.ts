@@ -23,6 +23,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { sendLater } from '../mail/send';
 import { cutOffUser } from '../sessions/revocation';
+import { otherShards } from '../shards';
 import { userById } from '../users/users';
 import { lifecycleMail } from './templates';
 import { profileStores, userWritten } from '../profile/cache';
@@ -110,6 +111,19 @@ export function erasureStatements(db: Database, user: UserRow, ctx: AuditContext
   ] as const;
 }
 
+/** A session shard's rows of an erased user: sessions, their tokens, and the audit's IPs. */
+export function shardErasureStatements(db: Database, id: string) {
+  const ownSessions = db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, id));
+  return [
+    db.delete(refreshTokens).where(inArray(refreshTokens.sessionId, ownSessions)),
+    db.delete(sessions).where(eq(sessions.userId, id)),
+    db
+      .update(auditEvents)
+      .set({ ip: null, userAgent: null, detail: scrubbed(sql`type = 'text' AND value LIKE '%@%'`) })
+      .where(eq(auditEvents.userId, id)),
+  ] as const;
+}
+
 /**
  * Erases `user` (self-deletion or an admin's). Access tokens are cut in KV before D1 (as every
  * revocation here: a failure in between leaves more revoked, never less) and again after it, so
@@ -133,6 +147,13 @@ export async function eraseUser(
     const [deleted] = await db.batch(erasureStatements(db, row, ctx, by));
     if (deleted.length === 1) {
       await cutOffUser(c.env.KV, config, row.id, Date.now());
+      // Then the user's rows on the other session shards (docs/sharding.md). Until this is done
+      // their sessions cannot be used: a shard's refresh reads the user, and there is none.
+      await Promise.all(
+        otherShards(c.env.DB, config).map((shard) =>
+          shard.db.batch(shardErasureStatements(shard.db, row.id)),
+        ),
+      );
       await userWritten(profileStores(c), row.id, null);
       sendLater(c, lifecycleMail.accountDeleted(row.email, config.PRODUCT_NAME));
       return;

@@ -15,6 +15,7 @@ import {
 } from '../db/schema';
 import { auditEventJson } from '../audit/json';
 import { iso } from '../users/users';
+import { allShards } from '../shards';
 
 const at = (ms: number | null) => (ms === null ? null : iso(ms));
 
@@ -31,7 +32,7 @@ export async function personalData(db: Database, user: UserRow, now: number) {
     sql`instr(${auditEvents.detail}, json_quote(${user.email})) > 0`,
   );
   const [
-    sessionRows,
+    mainSessions,
     passkeyRows,
     identityRows,
     codes,
@@ -39,7 +40,7 @@ export async function personalData(db: Database, user: UserRow, now: number) {
     mailCodes,
     failures,
     challenges,
-    audit,
+    mainAudit,
   ] = await db.batch([
     db.select().from(sessions).where(eq(sessions.userId, user.id)).orderBy(asc(sessions.id)),
     db.select().from(passkeys).where(eq(passkeys.userId, user.id)).orderBy(asc(passkeys.id)),
@@ -58,6 +59,23 @@ export async function personalData(db: Database, user: UserRow, now: number) {
       .where(or(eq(auditEvents.userId, user.id), aboutAddress))
       .orderBy(asc(auditEvents.id)),
   ]);
+  // The sessions and session events on the other shards (docs/sharding.md), in parallel.
+  const sharded = await Promise.all(
+    allShards(db.$client)
+      .filter((shard) => shard.index !== 0)
+      .map(({ db: source }) =>
+        source.batch([
+          source.select().from(sessions).where(eq(sessions.userId, user.id)),
+          source.select().from(auditEvents).where(eq(auditEvents.userId, user.id)),
+        ]),
+      ),
+  );
+  const sessionRows = [...mainSessions, ...sharded.flatMap(([rows]) => rows)].sort(
+    (a, b) => a.createdAt - b.createdAt,
+  );
+  const audit = [...mainAudit, ...sharded.flatMap(([, rows]) => rows)].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
   return {
     exported_at: iso(now),
     profile: {

@@ -12,7 +12,7 @@ import { ApiError } from '../errors';
 import { appLink, sendLater } from '../mail/send';
 import { validNewPassword } from '../policy/fields';
 import { clientMeta } from '../request-meta';
-import { openSession, revokeUserSessions, sessionExists, sessionOpened } from '../sessions/store';
+import { openSession, revokeUserSessions } from '../sessions/store';
 import { consumeToken, issueToken, peekToken, spendTokens } from '../tokens/one-time';
 import { userById } from '../users/users';
 import { lifecycleMail } from './templates';
@@ -115,8 +115,8 @@ export async function acceptInvite(c: Context<AppEnv>, token: string, newPasswor
   if (!fresh || fresh.disabledAt !== null || fresh.totpEnabledAt !== null) {
     return { user: fresh ?? user, session: null };
   }
-  const session = await openSession(db, config, fresh.id, clientMeta(c), Date.now());
-  const [inserted] = await db.batch([
+  const session = await openSession(db, config, fresh, clientMeta(c), Date.now());
+  const [gate] = await db.batch([
     ...session.statements,
     auditEvent(
       db,
@@ -124,10 +124,10 @@ export async function acceptInvite(c: Context<AppEnv>, token: string, newPasswor
       'login.succeeded',
       fresh.id,
       { session_id: session.sessionId, via: 'invite' },
-      sessionExists(session.sessionId),
+      session.opened,
     ),
   ]);
   // Deleted since it was read: the password is set on nothing, and nobody is signed in.
-  if (!sessionOpened(inserted)) return { user: fresh, session: null };
+  if (!(await session.settle(gate))) return { user: fresh, session: null };
   return { user: fresh, session };
 }

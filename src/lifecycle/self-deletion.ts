@@ -1,4 +1,3 @@
-import { and, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import {
   claimLoginAttempt,
@@ -10,12 +9,12 @@ import { authenticate } from '../accounts/authenticate';
 import { auditContext, auditEvent } from '../audit/audit';
 import { NO_PASSWORD } from '../crypto/password';
 import { database } from '../db/client';
-import { sessions, type UserRow } from '../db/schema';
+import type { UserRow } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { consumeFactor, readFactor } from '../mfa/factors';
 import { RECENT_SIGN_IN_SECONDS } from '../passkeys/ceremonies';
-import { assertSessionLive } from '../sessions/store';
+import { assertSessionLive, sessionOfUser } from '../sessions/store';
 import { anotherActiveAdmin, eraseUser, lastAdmin } from './erasure';
 
 const wrongPassword = () =>
@@ -43,10 +42,7 @@ async function reauthenticate(
     if (password === undefined) throw wrongPassword();
     attempt = (await authenticate(db, config, ctx, user.email, password, 'account_delete')).attempt;
   } else {
-    const [session] = await db
-      .select({ createdAt: sessions.createdAt })
-      .from(sessions)
-      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, user.id)));
+    const session = await sessionOfUser(db, sessionId, user.id);
     if (!session || session.createdAt < Date.now() - RECENT_SIGN_IN_SECONDS * 1000) {
       throw new ApiError(
         'recent_sign_in_required',

@@ -12,7 +12,7 @@ import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import type { Database } from '../db/client';
 import { loginFailures, mfaChallenges, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
-import { assertSessionOpened, openSession, type ClientMeta } from '../sessions/store';
+import { openSession, type ClientMeta, type OpenedSession } from '../sessions/store';
 import { consumeFactor, readFactor } from './factors';
 
 export const MFA_TOKEN_TTL_SECONDS = 300;
@@ -89,7 +89,7 @@ export async function verifyChallenge(
   code: string,
   now: number,
   meta: ClientMeta,
-): Promise<{ user: UserRow; session: Awaited<ReturnType<typeof openSession>> }> {
+): Promise<{ user: UserRow; session: OpenedSession }> {
   const tokenHash = await sha256(token);
   const live = and(
     eq(mfaChallenges.tokenHash, tokenHash),
@@ -128,9 +128,9 @@ export async function verifyChallenge(
     // One batch: the code is used, the challenge spent, the session opened, the failure count
     // cleared and the login audited, each only if the statement before it took effect
     // (changes()), so a failure anywhere leaves the code and the challenge unspent.
-    const session = await openSession(db, config, user.id, meta, now, sql`changes() = 1`);
-    const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
-    const [, spent, inserted] = await db.batch([
+    const session = await openSession(db, config, user, meta, now, sql`changes() = 1`);
+    const opened = session.opened;
+    const [, spent, gate] = await db.batch([
       consumeFactor(db, user.id, factor, now),
       db
         .update(mfaChallenges)
@@ -154,9 +154,10 @@ export async function verifyChallenge(
         : []),
     ]);
     if (spent.length === 1) {
-      assertSessionOpened(inserted);
+      await session.confirm(gate);
       return { user, session };
     }
+    await session.settle(gate);
   }
 
   await db.batch([

@@ -1,8 +1,7 @@
-import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { AccessClaims } from '../crypto/jwt';
 import { database } from '../db/client';
-import { sessions } from '../db/schema';
+import { isSessionLive } from '../sessions/store';
 import type { AppEnv } from '../env';
 import { acceptedAccessToken } from '../middleware/bearer';
 import { MAX_TOKEN_LENGTH } from './revoke';
@@ -28,18 +27,7 @@ export async function introspect(c: Context<AppEnv>, token: string): Promise<Int
   const now = Date.now();
   const claims = await acceptedAccessToken(c, token, now);
   if (!claims) return INACTIVE;
-  const [session] = await database(c.env.DB)
-    .select({ id: sessions.id })
-    .from(sessions)
-    .where(
-      and(
-        eq(sessions.id, claims.sid),
-        eq(sessions.userId, claims.sub),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-      ),
-    );
-  if (!session) return INACTIVE;
+  if (!(await isSessionLive(database(c.env.DB), claims.sid, claims.sub, now))) return INACTIVE;
   return {
     active: true,
     token_type: 'Bearer',

@@ -13,7 +13,7 @@ export type TokenKind = 'access_token' | 'refresh_token';
 
 /**
  * The session a token belongs to, if it is one of ours. The two kinds cannot be confused (an
- * access token is a JWT, a refresh token 43 base64url characters without dots), so every token
+ * access token is a JWT, a refresh token base64url without dots, docs/sharding.md), so every token
  * is looked up as what it is, whatever `token_type_hint` says: RFC 7009 §2.1 lets the hint only
  * speed up the search, and a server that misses with it "MUST extend its search across all of
  * its supported token types".
@@ -45,9 +45,9 @@ export async function revokeToken(c: Context<AppEnv>, token: string): Promise<To
   const { sessionId, userId, kind } = session;
   const db = database(c.env.DB);
   await revokeSession(db, c.env.KV, c.var.config, sessionId, 'token_revoked', Date.now(), {
-    alsoRun: [
+    alsoRun: (sessionDb) => [
       auditEvent(
-        db,
+        sessionDb,
         auditContext(c),
         'session.revoked',
         userId,

@@ -11,18 +11,12 @@ import { auditContext, auditEvent } from '../audit/audit';
 import type { Config } from '../config';
 import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import { database } from '../db/client';
-import {
-  passkeys,
-  sessions,
-  webauthnChallenges,
-  type PasskeyRow,
-  type UserRow,
-} from '../db/schema';
+import { passkeys, webauthnChallenges, type PasskeyRow, type UserRow } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { canonicalEmail } from '../policy/email';
 import { clientMeta } from '../request-meta';
-import { openSession } from '../sessions/store';
+import { openSession, sessionOfUser } from '../sessions/store';
 import { userByEmail, userById } from '../users/users';
 import { passkeysOf } from './store';
 import {
@@ -150,10 +144,7 @@ export function addPasskeyRefusal(user: UserRow, signedInAt: number | undefined)
 }
 
 async function assertMayAddPasskey(c: Context<AppEnv>, user: UserRow, sessionId: string) {
-  const [session] = await database(c.env.DB)
-    .select({ createdAt: sessions.createdAt })
-    .from(sessions)
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, user.id)));
+  const session = await sessionOfUser(database(c.env.DB), sessionId, user.id);
   const refused = addPasskeyRefusal(user, session?.createdAt);
   if (refused) throw refused;
 }
@@ -385,8 +376,8 @@ export async function signInWithPasskey(
   // it did (changes()): of two parallel assertions carrying the same counter, one signs in. An
   // authenticator that keeps 0 cannot tell its uses apart, so both of its go through.
   const moved = sql`changes() = 1`;
-  const session = await openSession(db, config, user.id, clientMeta(c), now, moved);
-  const opened = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.sessionId})`;
+  const session = await openSession(db, config, user, clientMeta(c), now, moved);
+  const opened = session.opened;
   const persisting = db
     .batch([
       db
@@ -405,8 +396,8 @@ export async function signInWithPasskey(
         opened,
       ),
     ])
-    .then(([, inserted]) => {
-      if ((inserted as D1Result).meta.changes !== 1) throw refused('counter raced');
+    .then(async ([, gate]) => {
+      if (!(await session.settle(gate))) throw refused('counter raced');
     });
   return { kind: 'session', grant: grantFor(user, session), persisting, now };
 }

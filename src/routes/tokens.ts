@@ -69,9 +69,9 @@ export const tokens = createRouter()
         const db = database(c.env.DB);
         const { sessionId, userId } = result;
         await revokeSession(db, c.env.KV, c.var.config, sessionId, 'refresh_token_reused', now, {
-          alsoRun: [
+          alsoRun: (sessionDb) => [
             auditEvent(
-              db,
+              sessionDb,
               ctx,
               'token.reuse_detected',
               userId,

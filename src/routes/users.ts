@@ -128,7 +128,7 @@ export const me = createRouter()
       },
     }),
     async (c) => {
-      const rows = await liveSessions(readDb(c), c.var.auth.sub, Date.now());
+      const rows = await liveSessions(readDb(c), c.var.config, c.var.auth.sub, Date.now());
       c.header('Cache-Control', 'no-store');
       return c.json(
         {

@@ -7,8 +7,12 @@ import { JSON_TYPE } from '../middleware/json-body';
 // API.md: `__Host-refresh_token`, Path=/, HttpOnly, Secure, SameSite=Strict, no Domain. The
 // __Host- prefix makes browsers enforce Secure, Path=/ and no Domain themselves.
 const SECURE_NAME = '__Host-refresh_token';
-/** A refresh token is 32 random bytes in base64url (43 characters); anything else is unknown. */
-export const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * A refresh token is 32 random bytes in base64url (43 characters), followed on a session shard
+ * other than the main database by a shard letter and the user id (docs/sharding.md); anything
+ * else is unknown.
+ */
+export const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}(?:[B-P][A-Za-z0-9_-]{1,256})?$/;
 const INSECURE_NAME = 'refresh_token';
 
 export const refreshCookieName = (c: Context<AppEnv>) =>

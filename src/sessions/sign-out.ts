@@ -11,9 +11,9 @@ import { assertSessionLive, revokeSession, revokeUserSessions, sessionIsLive } f
 export async function signOut(c: Context<AppEnv>, sessionId: string, userId: string) {
   const db = database(c.env.DB);
   await revokeSession(db, c.env.KV, c.var.config, sessionId, 'logout', Date.now(), {
-    alsoRun: [
+    alsoRun: (sessionDb) => [
       auditEvent(
-        db,
+        sessionDb,
         auditContext(c),
         'logout',
         userId,
@@ -48,9 +48,9 @@ export async function revokeOwnSession(
   await assertSessionLive(db, currentSessionId, Date.now());
   return revokeSession(db, c.env.KV, c.var.config, targetId, 'revoked_by_user', Date.now(), {
     userId,
-    alsoRun: [
+    alsoRun: (sessionDb) => [
       auditEvent(
-        db,
+        sessionDb,
         auditContext(c),
         'session.revoked',
         userId,

@@ -3,6 +3,7 @@ import { base64url } from 'jose';
 import { and, desc, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { auditEvents, loginFailures, sessions, users, type UserRow } from '../db/schema';
+import { allShards } from '../shards';
 import { iso, toUserObject } from './users';
 
 /** Cursors are opaque to clients: the last id of a page (UUIDv7, time-ordered), base64url. */
@@ -77,24 +78,36 @@ export async function lockedUntil(db: Database, email: string) {
   return row?.until ?? null;
 }
 
-/** Newest first: `beforeId` is the last id of the previous page. */
-export function listAudit(
+/**
+ * Newest first: `beforeId` is the last id of the previous page. Session events of sharded users
+ * are audited in their shard (docs/sharding.md): each database gives its newest `limit + 1`, in
+ * parallel, and the merge keeps the newest of all (ids are UUIDv7, time-ordered everywhere).
+ */
+export async function listAudit(
   db: Database,
   limit: number,
   filters: { userId?: string; type?: string; beforeId?: string },
 ) {
-  return db
-    .select()
-    .from(auditEvents)
-    .where(
-      and(
-        filters.userId ? eq(auditEvents.userId, filters.userId) : undefined,
-        filters.type ? eq(auditEvents.type, filters.type) : undefined,
-        filters.beforeId ? lt(auditEvents.id, filters.beforeId) : undefined,
-      ),
-    )
-    .orderBy(desc(auditEvents.id))
-    .limit(limit + 1);
+  const pages = await Promise.all(
+    allShards(db.$client).map(({ db: source }) =>
+      source
+        .select()
+        .from(auditEvents)
+        .where(
+          and(
+            filters.userId ? eq(auditEvents.userId, filters.userId) : undefined,
+            filters.type ? eq(auditEvents.type, filters.type) : undefined,
+            filters.beforeId ? lt(auditEvents.id, filters.beforeId) : undefined,
+          ),
+        )
+        .orderBy(desc(auditEvents.id))
+        .limit(limit + 1),
+    ),
+  );
+  return pages
+    .flat()
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .slice(0, limit + 1);
 }
 
 export async function stats(db: Database, now: number) {
@@ -120,5 +133,17 @@ export async function stats(db: Database, now: number) {
       .from(auditEvents)
       .where(gt(auditEvents.at, dayAgo)),
   ]);
-  return { users: u[0]!, sessions: s[0]!, logins_24h: l[0]! };
+  // Live sessions of the other shards (docs/sharding.md), counted in parallel by each.
+  const counts = await Promise.all(
+    allShards(db.$client)
+      .filter((shard) => shard.index !== 0)
+      .map(({ db: source }) =>
+        source
+          .select({ active: sql<number>`COUNT(*)` })
+          .from(sessions)
+          .where(and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now))),
+      ),
+  );
+  const active = counts.reduce((sum, [row]) => sum + (row?.active ?? 0), s[0]!.active);
+  return { users: u[0]!, sessions: { active }, logins_24h: l[0]! };
 }

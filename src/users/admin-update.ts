@@ -6,7 +6,7 @@ import type { Database } from '../db/client';
 import { sessions, users, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { cutOffUser } from '../sessions/revocation';
-import { revocationStatements } from '../sessions/store';
+import { revocationStatements, revokeInShards } from '../sessions/store';
 import { userWritten } from '../profile/cache';
 
 export type UserChange = { role?: Role | undefined; disabled?: boolean | undefined };
@@ -76,5 +76,11 @@ export async function applyUserChange(
   // no token minted with the old role escapes it. Also on a repeated request that changed
   // nothing: the cut-off is idempotent, and a retry after a KV failure still completes it.
   if (disabled || change.role !== undefined) await cutOffUser(kv, config, id, Date.now());
+  // Sessions on the other shards (docs/sharding.md) end last: a failure before leaves them in
+  // place, but their refresh reads the user (disabled) from the main database and is refused,
+  // and the cut-off above has ended their access tokens. A retry repeats both, idempotently.
+  if (after.disabledAt !== null) {
+    await revokeInShards(db, config, eq(sessions.userId, id), 'user_disabled', now);
+  }
   return after;
 }

@@ -82,7 +82,15 @@ const EXPORTED: Record<string, string[]> = {
   email_codes: ['id', 'email', 'attempts', 'created_at', 'expires_at', 'used_at'],
 };
 const WITHHELD: Record<string, string[]> = {
-  users: ['password_hash', 'totp_secret', 'totp_key_version', 'totp_last_step'],
+  // Where the user's sessions are stored, and the last one a sign-in opened (docs/sharding.md).
+  users: [
+    'password_hash',
+    'totp_secret',
+    'totp_key_version',
+    'totp_last_step',
+    'session_shard',
+    'last_session_id',
+  ],
   refresh_tokens: [
     'id',
     'session_id',

@@ -1,7 +1,16 @@
 import { env } from 'cloudflare:workers';
 import { decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { call, expectProblem, json, me, signedIn, signedInAdmin, withBearer } from '../helpers';
+import {
+  call,
+  expectProblem,
+  json,
+  me,
+  signedIn,
+  signedInAdmin,
+  withBearer,
+  sessionDb,
+} from '../helpers';
 import { foreignKey, nowSeconds, signOurs, signWith, validClaims } from '../tokens';
 import { CLIENTS, basic, form, introspect, introspectionEnv, isActive, revoke } from './oauth';
 
@@ -187,7 +196,8 @@ describe('POST /oauth/introspect: the answer', () => {
   it('is false once the session is revoked in D1, before the KV denylist has it', async () => {
     // KV reaches other locations up to a minute late; D1 is the record this answer reads.
     const { tokens } = await signedIn();
-    await env.DB.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?')
+    await sessionDb(tokens.session_id)
+      .prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?')
       .bind(Date.now(), tokens.session_id)
       .run();
     expect((await me(tokens.access_token)).status).toBe(200);

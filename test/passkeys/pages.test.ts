@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { PASSWORD, register } from '../helpers';
+import { PASSWORD, register, userSessionsDb } from '../helpers';
 import { Browser, SITE } from '../pages/browser';
 import { codeFor, enrolled } from '../totp';
 import { Authenticator } from './authenticator.mjs';
@@ -176,7 +176,10 @@ describe('passkeys on the pages', () => {
     expect(unconfirmed.text).not.toContain('data-passkey="register"');
     await confirm(account.email);
     expect((await b.get('/account', domain)).text).toContain('data-passkey="register"');
-    await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE user_id = ?')
+    await (
+      await userSessionsDb(account.user.id)
+    )
+      .prepare('UPDATE sessions SET created_at = ? WHERE user_id = ?')
       .bind(Date.now() - 601_000, account.user.id)
       .run();
     const old = await b.get('/account', domain);

@@ -11,6 +11,8 @@ import {
   json,
   type Tokens,
   signedIn as signedInUnconfirmed,
+  sessionDb,
+  userSessionsDb,
 } from '../helpers';
 import { enrolled } from '../totp';
 import { Authenticator } from './authenticator.mjs';
@@ -24,7 +26,13 @@ import {
   withPasskey,
 } from './helpers';
 
-const sessionsOf = (userId: string) => countRows('sessions', 'user_id = ?', userId);
+const sessionsOf = async (userId: string) =>
+  (await (
+    await userSessionsDb(userId)
+  )
+    .prepare('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?')
+    .bind(userId)
+    .first<{ n: number }>())!.n;
 
 describe('registering a passkey', () => {
   it('asks for a discoverable credential with user verification, bound to the signed-in user', async () => {
@@ -140,7 +148,8 @@ describe('registering a passkey', () => {
     const { tokens, user } = await signedIn();
     const options = await creationOptions(tokens.access_token);
     const { json: response } = await new Authenticator(env.ISSUER).create(options);
-    await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
+    await sessionDb(tokens.session_id)
+      .prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
       .bind(Date.now() - 601_000, tokens.session_id)
       .run();
     const late = await post('/users/me/passkeys', { response }, tokens.access_token);

@@ -39,6 +39,11 @@ const WRITERS: Record<string, { writes: number; cached: number; why?: string }> 
   },
   'src/accounts/rehash.ts': { writes: 1, cached: 0, why: 'the password hash only, on sign-in' },
   'src/mfa/reseal.ts': { writes: 1, cached: 0, why: 'the cron re-seals TOTP secrets' },
+  'src/sessions/store.ts': {
+    writes: 1,
+    cached: 0,
+    why: 'a sign-in records its session shard and latest session id, neither in the profile',
+  },
 };
 
 const relative = (path: string) => path.replace(/^(\.\.\/)+/, '');

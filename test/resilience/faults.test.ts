@@ -84,11 +84,21 @@ async function fixture(
   const statements: BatchItem<'sqlite'>[] = [
     db
       .insert(users)
-      .values({ id: userId, email, passwordHash, createdAt: now, updatedAt: now, ...totp }),
+      // On the main database's session shard: the faults here are those of DB's calls (the
+      // failures between DB and another shard are test/shards/'s).
+      .values({
+        id: userId,
+        email,
+        passwordHash,
+        sessionShard: 0,
+        createdAt: now,
+        updatedAt: now,
+        ...totp,
+      }),
   ];
   for (let i = 0; i < (options.sessions ?? 0); i++) {
     const meta = { ip: '192.0.2.1', userAgent: 'fixture' };
-    const opened = await openSession(db, cfg, userId, meta, now);
+    const opened = await openSession(db, cfg, { id: userId, sessionShard: 0 }, meta, now);
     statements.push(...opened.statements);
     const grant = { userId, sessionId: opened.sessionId, role: 'user' as const };
     fx.sessions.push({

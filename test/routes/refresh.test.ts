@@ -11,6 +11,8 @@ import {
   refresh,
   signedIn,
   type Tokens,
+  sessionDb,
+  tokenDb,
 } from '../helpers';
 
 const rotated = async (res: Response) => {
@@ -20,7 +22,8 @@ const rotated = async (res: Response) => {
 
 /** Moves a token's rotation time into the past, as if `seconds` had passed since. */
 async function ageRotation(token: string, seconds: number) {
-  await env.DB.prepare('UPDATE refresh_tokens SET used_at = used_at - ? WHERE token_hash = ?')
+  await tokenDb(token)
+    .prepare('UPDATE refresh_tokens SET used_at = used_at - ? WHERE token_hash = ?')
     .bind(seconds * 1000, await sha256(token))
     .run();
 }
@@ -30,7 +33,7 @@ describe('POST /auth/refresh', () => {
     const { tokens } = await signedIn();
     const next = await rotated(await refresh(tokens.refresh_token));
     expect(next.refresh_token).not.toBe(tokens.refresh_token);
-    expect(next.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(next.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}(?:[B-P][A-Za-z0-9_-]+)?$/);
     expect(next.session_id).toBe(tokens.session_id);
     expect(next.token_type).toBe('Bearer');
     expect((await me(next.access_token)).status).toBe(200);
@@ -39,7 +42,9 @@ describe('POST /auth/refresh', () => {
   it('stores only hashes of refresh tokens', async () => {
     const { tokens } = await signedIn();
     const next = await rotated(await refresh(tokens.refresh_token));
-    const { results } = await env.DB.prepare('SELECT token_hash FROM refresh_tokens').all();
+    const { results } = await tokenDb(tokens.refresh_token)
+      .prepare('SELECT token_hash FROM refresh_tokens')
+      .all();
     const stored = JSON.stringify(results);
     expect(stored).not.toContain(tokens.refresh_token);
     expect(stored).not.toContain(next.refresh_token);
@@ -64,9 +69,8 @@ describe('POST /auth/refresh', () => {
     const ok = await Promise.all(responses.filter((r) => r.status === 200).map((r) => r.json()));
     expect(ok.length).toBe(10);
     expect(new Set(ok.map((t) => (t as Tokens).refresh_token)).size).toBe(1);
-    const { results } = await env.DB.prepare(
-      'SELECT COUNT(*) AS n FROM refresh_tokens WHERE session_id = ?',
-    )
+    const { results } = await sessionDb(tokens.session_id)
+      .prepare('SELECT COUNT(*) AS n FROM refresh_tokens WHERE session_id = ?')
       .bind(tokens.session_id)
       .all<{ n: number }>();
     expect(results[0]!.n).toBe(2);
@@ -98,7 +102,8 @@ describe('POST /auth/refresh', () => {
     await expectProblem(await refresh(next.refresh_token), 401, 'invalid_refresh_token');
     expect((await me(next.access_token)).status).toBe(401);
     expect((await me(tokens.access_token)).status).toBe(401);
-    const session = await env.DB.prepare('SELECT revoke_reason FROM sessions WHERE id = ?')
+    const session = await sessionDb(tokens.session_id)
+      .prepare('SELECT revoke_reason FROM sessions WHERE id = ?')
       .bind(tokens.session_id)
       .first<{ revoke_reason: string }>();
     expect(session!.revoke_reason).toBe('refresh_token_reused');
@@ -135,7 +140,8 @@ describe('POST /auth/refresh', () => {
     const { tokens } = await signedIn();
     const next = await rotated(await refresh(tokens.refresh_token));
     expect(next.refresh_expires_in).toBeLessThanOrEqual(tokens.refresh_expires_in);
-    await env.DB.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?')
+    await sessionDb(tokens.session_id)
+      .prepare('UPDATE sessions SET expires_at = ? WHERE id = ?')
       .bind(Date.now() - 1, tokens.session_id)
       .run();
     await expectProblem(await refresh(next.refresh_token), 401, 'invalid_refresh_token');

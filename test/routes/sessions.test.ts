@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { signAccessToken } from '../../src/crypto/jwt';
 import {
@@ -12,6 +11,7 @@ import {
   refresh,
   signedIn,
   withBearer,
+  sessionDb,
 } from '../helpers';
 import { config } from '../tokens';
 
@@ -206,7 +206,8 @@ describe('POST /users/me/password', () => {
 
   it('checks the session in D1, not only in KV', async () => {
     const { tokens } = await signedIn();
-    await env.DB.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?')
+    await sessionDb(tokens.session_id)
+      .prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?')
       .bind(Date.now(), tokens.session_id)
       .run();
     await expectProblem(
