@@ -25,6 +25,23 @@ export async function generatedDocument() {
     conditions: ['workerd', 'worker', 'browser'],
     external: ['crypto', 'node:*'],
     logLevel: 'silent',
+    // The routes never read the runtime's env while they are defined; only the session shards'
+    // binding lookup imports it (src/shards), so an empty one stands in for it here.
+    plugins: [
+      {
+        name: 'cloudflare-workers-env',
+        setup(b) {
+          b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({
+            path: 'env',
+            namespace: 'cloudflare-workers',
+          }));
+          b.onLoad({ filter: /.*/, namespace: 'cloudflare-workers' }, () => ({
+            contents: 'export const env = {};',
+            loader: 'js',
+          }));
+        },
+      },
+    ],
   });
   const code = Buffer.from(outputFiles[0].contents).toString('base64');
   const { generate } = await import(`data:text/javascript;base64,${code}`);
