@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { unavailable } from '../errors';
 import { assertAdminMfa, unauthorized, verifiedBearer } from '../middleware/bearer';
 import { readRevocation } from '../sessions/revocation';
+import { readOrConfirm } from '../replicas/read-db';
 import { toUserObject, userById, type UserObject } from '../users/users';
 import { cachedProfile, fillProfile, profileKeys } from './cache';
 
@@ -33,7 +34,11 @@ export async function bearerProfile(c: Context<AppEnv>): Promise<UserObject> {
     if ('gone' in cached || cached.disabled) throw unauthorized();
     return cached.user;
   }
-  const row = await userById(database(c.env.DB), claims.sub);
+  // A miss reads a replica (src/replicas), confirming "no such user" on the primary; the admin
+  // two-factor rule is an access decision, so that read is the primary's.
+  const row = adminCheck
+    ? await userById(database(c.env.DB), claims.sub)
+    : await readOrConfirm(c, (db) => userById(db, claims.sub));
   if (!row || row.disabledAt !== null) throw unauthorized();
   if (adminCheck) assertAdminMfa(c, row);
   c.executionCtx.waitUntil(fillProfile(c.env.KV, row, c.var.log));

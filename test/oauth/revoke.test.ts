@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
   call,
@@ -8,6 +7,7 @@ import {
   me,
   ORIGIN,
   refresh,
+  sessionDb,
   signedIn,
   signedInAdmin,
   withBearer,
@@ -16,10 +16,12 @@ import { nowSeconds, signOurs, validClaims } from '../tokens';
 import { FORM, form, isActive, revoke } from './oauth';
 
 const revocations = async (sessionId: string) =>
+  // Session events are audited in the session's shard (docs/sharding.md).
   (
-    await env.DB.prepare(
-      "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'session.revoked' AND json_extract(detail, '$.session_id') = ? AND json_extract(detail, '$.via') = 'oauth_revoke'",
-    )
+    await sessionDb(sessionId)
+      .prepare(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'session.revoked' AND json_extract(detail, '$.session_id') = ? AND json_extract(detail, '$.via') = 'oauth_revoke'",
+      )
       .bind(sessionId)
       .first<{ n: number }>()
   )?.n;
