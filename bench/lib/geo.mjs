@@ -33,6 +33,11 @@ async function start() {
   const envFile = await writeEnvFile();
   const state = join(tmp, 'state');
   runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], 'migrations');
+  // The second session shard (docs/sharding.md): a shard-1 user's sessions live there.
+  runWrangler(
+    ['d1', 'migrations', 'apply', 'SESSIONS_1', '--local', '--persist-to', state],
+    'migrations (session shard 1)',
+  );
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = await serveDirect('geo', {
