@@ -15,7 +15,9 @@ import { gzipSync } from 'node:zlib';
 import { offlineEnv } from './lib/keys.mjs';
 
 const GOAL_GZIP_KIB = 150;
-const BUDGET_GZIP_KIB = 174;
+// Today's size plus a little: read replicas, session shards and the profile cache (issues 21
+// and 22) brought it to 175.3. The goal is not met (bench/README.md "Bundle: issue 22").
+const BUDGET_GZIP_KIB = 177;
 const LIMIT_GZIP_KIB = 3 * 1024;
 const outdir = mkdtempSync(join(tmpdir(), 'edge-auth-build-'));
 const wrangler = new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url).pathname;
