@@ -11,25 +11,36 @@ import { root, runProcess } from './harness.mjs';
 import { findPython } from './python.mjs';
 
 const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
+// Every D1 database under the worker's state: the main one (DB, the one with `users`) and the
+// session shards (SESSIONS_n, docs/sharding.md). "main" runs the SELECT on the main database
+// only; "all" runs it on each and returns one list of rows, the main database's first.
 const READ = `
 import json, sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=5)
-db.row_factory = sqlite3.Row
-print(json.dumps([dict(r) for r in db.execute(sys.stdin.read())]))
+sql = sys.stdin.read()
+found = []
+for path in sys.argv[2:]:
+    db = sqlite3.connect("file:" + path + "?mode=ro", uri=True, timeout=5)
+    db.row_factory = sqlite3.Row
+    main = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'users'").fetchone() is not None
+    if sys.argv[1] == "main" and not main:
+        continue
+    rows = [dict(r) for r in db.execute(sql)]
+    found = rows + found if main else found + rows
+print(json.dumps(found))
 `;
 
-/** Miniflare's file for the DB binding under the worker's --persist-to directory. */
-function databaseFile(worker) {
+/** Miniflare's files for the D1 bindings under the worker's --persist-to directory. */
+function databaseFiles(worker) {
   const dir = join(worker.persistTo, 'v3/d1/miniflare-D1DatabaseObject');
   const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
-  assert.equal(files.length, 1, `one D1 database in ${dir}: ${files}`);
-  return join(dir, files[0]);
+  assert.ok(files.length >= 1, `a D1 database in ${dir}`);
+  return files.map((f) => join(dir, f));
 }
 
-/** The rows of one SELECT. */
-export async function d1Rows(worker, sql) {
+/** The rows of one SELECT on the main database (or, with `on: 'all'`, on every database). */
+export async function d1Rows(worker, sql, { on = 'main' } = {}) {
   const python = findPython('import sqlite3', 'python3');
-  const res = await runProcess(python, ['-c', READ, databaseFile(worker)], {
+  const res = await runProcess(python, ['-c', READ, on, ...databaseFiles(worker)], {
     input: sql,
     timeoutMs: 15_000,
   });
@@ -68,18 +79,30 @@ export async function accountOf(worker, email, read = d1Rows) {
 }
 
 // What a sign-in, a new account or a link writes. oauth_states is left out: a refused callback
-// spends its state, which is the point.
-const WRITTEN = ['users', 'identities', 'sessions', 'refresh_tokens', 'mfa_challenges'];
+// spends its state, which is the point. Sessions, refresh tokens and session events may be on any
+// session shard (docs/sharding.md), so those are counted over every database.
+const WRITTEN = ['users', 'identities', 'mfa_challenges'];
+const SHARDED = ['sessions', 'refresh_tokens'];
 
 /** Row counts of the tables a sign-in writes (and `extra` ones), and the audit events by type. */
 export async function d1Snapshot(worker, extra = []) {
   const counts = [...WRITTEN, ...extra].map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`);
-  const audit = `(SELECT json_group_object(type, n) FROM
-    (SELECT type, COUNT(*) AS n FROM audit_events GROUP BY type)) AS audit`;
-  const [row] = await d1Rows(worker, `SELECT ${[...counts, audit].join(', ')}`);
-  const { audit: byType, ...tables } = row;
-  const events = Object.entries(JSON.parse(byType ?? '{}')).map(([t, n]) => [`audit:${t}`, n]);
-  return { ...tables, ...Object.fromEntries(events) };
+  const [tables] = await d1Rows(worker, `SELECT ${counts.join(', ')}`);
+  const everywhere = await d1Rows(
+    worker,
+    `SELECT ${SHARDED.map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`).join(', ')},
+       (SELECT json_group_object(type, n) FROM
+         (SELECT type, COUNT(*) AS n FROM audit_events GROUP BY type)) AS audit`,
+    { on: 'all' },
+  );
+  const snapshot = { ...tables };
+  for (const { audit, ...rows } of everywhere) {
+    for (const [name, n] of Object.entries(rows)) snapshot[name] = (snapshot[name] ?? 0) + n;
+    for (const [type, n] of Object.entries(JSON.parse(audit ?? '{}'))) {
+      snapshot[`audit:${type}`] = (snapshot[`audit:${type}`] ?? 0) + n;
+    }
+  }
+  return snapshot;
 }
 
 /** Fails unless `after` equals `before` but for `changes` ({ name: rows added }). */
