@@ -153,6 +153,13 @@ export const sessionDb = (sessionId: string): D1Database =>
 /** The database holding a refresh token: one longer than 43 characters names shard 1. */
 export const tokenDb = (token: string): D1Database => (token.length > 43 ? env.SESSIONS_1 : env.DB);
 
+/**
+ * Pins a user's sessions to the main database (docs/sharding.md), for tests about DB itself: its
+ * triggers, its faults, or a model that wraps DB alone. Takes effect from their next sign-in.
+ */
+export const onMainDatabase = (userId: string) =>
+  env.DB.prepare('UPDATE users SET session_shard = 0 WHERE id = ?').bind(userId).run();
+
 /** The database holding a user's sessions: their stored shard (0 until their first sign-in). */
 export async function userSessionsDb(userId: string): Promise<D1Database> {
   const row = await env.DB.prepare('SELECT session_shard FROM users WHERE id = ?')

@@ -13,6 +13,7 @@ import {
   signedInAdmin,
   uniqueEmail,
   withBearer,
+  onMainDatabase,
 } from '../helpers';
 import { Browser } from '../pages/browser';
 import { auditTypes, count } from './helpers';
@@ -97,7 +98,7 @@ describe('POST /admin/users', () => {
     };
     const link = await mailedToken(email, 'accept-invite');
     // The main database's session insert (shard 0); a shard's is test/shards/'s.
-    await env.DB.prepare('UPDATE users SET session_shard = 0 WHERE id = ?').bind(id).run();
+    await onMainDatabase(id);
     // A trigger stands for a deletion between the password being set and the session insert.
     await env.DB.prepare(
       `CREATE TRIGGER vanish_invite BEFORE INSERT ON sessions WHEN NEW.user_id = '${id}'

@@ -15,6 +15,7 @@ import {
   withBearer,
   sessionDb,
   userSessionsDb,
+  onMainDatabase,
 } from '../helpers';
 import { loadConfig } from '../../src/config';
 import { database } from '../../src/db/client';
@@ -251,7 +252,7 @@ describe('a password sign-in whose session is not written', () => {
     // moment certain; a real race of two requests cannot be timed inside one isolate.
     // The main database's session insert (shard 0); a shard's is test/shards/'s.
     const { email, user } = await signedIn();
-    await env.DB.prepare('UPDATE users SET session_shard = 0 WHERE id = ?').bind(user.id).run();
+    await onMainDatabase(user.id);
     await env.DB.prepare(
       `CREATE TRIGGER vanish BEFORE INSERT ON sessions WHEN NEW.user_id = '${user.id}'
        BEGIN SELECT RAISE(IGNORE); END`,

@@ -5,7 +5,17 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { emptyUsage, geoBindings, type GeoUsage } from '../../bench/geo/model';
-import { bearer, call, json, login, PASSWORD, register, signedIn, signedInAdmin } from '../helpers';
+import {
+  bearer,
+  call,
+  json,
+  login,
+  PASSWORD,
+  register,
+  signedIn,
+  signedInAdmin,
+  onMainDatabase,
+} from '../helpers';
 import { Browser } from '../pages/browser';
 
 async function counts(path: string, init: RequestInit = {}): Promise<GeoUsage> {
@@ -23,9 +33,7 @@ async function counts(path: string, init: RequestInit = {}): Promise<GeoUsage> {
  */
 async function signedInOnMainDb() {
   const account = await register();
-  await env.DB.prepare('UPDATE users SET session_shard = 0 WHERE id = ?')
-    .bind(account.user.id)
-    .run();
+  await onMainDatabase(account.user.id);
   return { ...account, tokens: await login(account.email) };
 }
 

@@ -1,6 +1,15 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { call, expectProblem, json, PASSWORD, refresh, register, login } from '../helpers';
+import {
+  call,
+  expectProblem,
+  json,
+  PASSWORD,
+  refresh,
+  register,
+  login,
+  onMainDatabase,
+} from '../helpers';
 
 /**
  * A D1 binding whose every batch carries one more, failing statement at the end: D1 runs a batch
@@ -24,10 +33,6 @@ function failingBatches(db: D1Database): D1Database {
   });
 }
 
-/** Pins a user's sessions to the main database (docs/sharding.md). */
-const onShard0 = (userId: string) =>
-  env.DB.prepare('UPDATE users SET session_shard = 0 WHERE id = ?').bind(userId).run();
-
 const count = async (sql: string, ...params: unknown[]) =>
   (await env.DB.prepare(sql)
     .bind(...params)
@@ -39,7 +44,7 @@ describe('a request that fails half-way', () => {
     const { email, user } = await register();
     // The main database's batch fails: a user of that shard (a shard's own failures are
     // test/shards/'s).
-    await onShard0(user.id);
+    await onMainDatabase(user.id);
     const tokensBefore = await count('SELECT COUNT(*) AS n FROM refresh_tokens');
     const res = await call('/auth/login', json({ email, password: PASSWORD }), {
       DB: failingBatches(env.DB),
@@ -53,7 +58,7 @@ describe('a request that fails half-way', () => {
   it('rotation leaves the presented token usable and no successor', async () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     const { email, user } = await register();
-    await onShard0(user.id);
+    await onMainDatabase(user.id);
     const tokens = await login(email);
     const failed = await refresh(tokens.refresh_token, { DB: failingBatches(env.DB) });
     await expectProblem(failed, 500, 'internal_error');
