@@ -157,8 +157,18 @@ export const tokenDb = (token: string): D1Database => (token.length > 43 ? env.S
  * Pins a user's sessions to the main database (docs/sharding.md), for tests about DB itself: its
  * triggers, its faults, or a model that wraps DB alone. Takes effect from their next sign-in.
  */
-export const onMainDatabase = (userId: string) =>
-  env.DB.prepare('UPDATE users SET session_shard = 0 WHERE id = ?').bind(userId).run();
+export const onMainDatabase = (userId: string) => onShard(userId, 0);
+
+/** Pins a user's sessions to shard `shard` (0 is DB, 1 is SESSIONS_1), from their next sign-in. */
+export const onShard = (userId: string, shard: 0 | 1) =>
+  env.DB.prepare('UPDATE users SET session_shard = ? WHERE id = ?').bind(shard, userId).run();
+
+/** A registered user signed in once, with their sessions on shard `shard`. */
+export async function signedInOn(shard: 0 | 1) {
+  const account = await register();
+  await onShard(account.user.id, shard);
+  return { ...account, tokens: await login(account.email) };
+}
 
 /** The database holding a user's sessions: their stored shard (0 until their first sign-in). */
 export async function userSessionsDb(userId: string): Promise<D1Database> {

@@ -295,10 +295,21 @@ export async function sessionOfUser(db: Database, sessionId: string, userId: str
   return row;
 }
 
-/** Whether `sessionId` is a live session of `userId`, from its shard. */
+/**
+ * Whether `sessionId` is a live session of `userId`, from its shard, and the user is still there
+ * and enabled (read in parallel): disabling and deleting write the user's row before the
+ * sessions in other shards are revoked (docs/sharding.md, "Failure ordering").
+ */
 export async function isSessionLive(db: Database, sessionId: string, userId: string, now: number) {
-  const row = await sessionOfUser(db, sessionId, userId);
-  return !!row && row.revokedAt === null && row.expiresAt > now;
+  const [row, userLive] = await Promise.all([
+    sessionOfUser(db, sessionId, userId),
+    db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.disabledAt)))
+      .then((found) => found.length === 1),
+  ]);
+  return userLive && !!row && row.revokedAt === null && row.expiresAt > now;
 }
 
 /**
