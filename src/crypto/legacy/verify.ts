@@ -6,9 +6,10 @@ import { timingSafeEqual } from '../tokens';
 import { bcryptVerify } from './bcrypt';
 import { LIMITS, type LegacyHash } from './formats';
 
-// Pure JavaScript (bcrypt.ts is ours, the rest @noble/hashes): Workers cannot compile WebAssembly from bytes at run time, so WASM builds
-// of these algorithms do not load there. The computations are synchronous on purpose: at most
-// one argon2 or scrypt buffer (up to LIMITS.memoryKiB) is live in an isolate at a time.
+// Pure JavaScript (bcrypt.ts is ours, the others @noble/hashes): Workers cannot compile
+// WebAssembly from bytes at run time, so WASM builds of these algorithms do not load there. The
+// computations are synchronous on purpose: at most one argon2 or scrypt buffer (up to
+// LIMITS.memoryKiB) is live in an isolate at a time.
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const maxmem = LIMITS.memoryKiB * 1024 + 1024 * 1024;
 const WEBCRYPTO_PBKDF2_MAX = 100_000;
