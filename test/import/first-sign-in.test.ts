@@ -105,6 +105,18 @@ describe('the first sign-in with an imported hash', () => {
     }
   });
 
+  it('refuses the right password when the bcrypt salt has bits set that bcrypt leaves zero', async () => {
+    // The salt's 22nd character carries 2 bits; setting one of its 4 others decodes to the same
+    // salt, but it is not a hash bcrypt wrote (bcryptjs, OpenBSD and PHP refuse it too).
+    const { password, hashes } = fixtures();
+    const alphabet = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    const hash = hashes['bcrypt-2b']!;
+    const padded = hash.slice(0, 28) + alphabet[alphabet.indexOf(hash[28]!) | 1] + hash.slice(29);
+    const { email } = await imported(padded);
+    await expectProblem(await signIn(email, password), 401, 'invalid_credentials');
+    expect(await storedHash(email)).toBe(padded);
+  });
+
   it('lets parallel first sign-ins all succeed and replaces the hash exactly once', async () => {
     const { password, hashes } = fixtures();
     const { email, id } = await imported(hashes['scrypt']!);

@@ -91,6 +91,14 @@ describe('POST /admin/users/import', () => {
       'unsupported_hash',
     ],
     ['a truncated bcrypt', '$2b$10$abcdefghijklmnopqrstuv', 'malformed_hash'],
+    // crypt_blowfish's $2x$ reproduces an old sign-extension bug on 8-bit passwords.
+    ["crypt_blowfish's buggy $2x$", '$2x$05$' + 'a'.repeat(53), 'unsupported_hash'],
+    ['bcrypt cost 03', '$2b$03$' + 'a'.repeat(53), 'malformed_hash'],
+    [
+      'bcrypt with a character outside its base64',
+      '$2b$05$' + 'a'.repeat(52) + '+',
+      'malformed_hash',
+    ],
     ['bcrypt cost 15', '$2b$15$' + 'a'.repeat(53), 'hash_cost_too_high'],
     ['bcrypt cost 31', '$2b$31$' + 'a'.repeat(53), 'hash_cost_too_high'],
     [

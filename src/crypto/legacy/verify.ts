@@ -2,13 +2,14 @@ import { argon2id } from '@noble/hashes/argon2.js';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { scrypt } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { compareSync } from 'bcryptjs';
 import { timingSafeEqual } from '../tokens';
+import { bcryptVerify } from './bcrypt';
 import { LIMITS, type LegacyHash } from './formats';
 
-// Pure JavaScript: Workers cannot compile WebAssembly from bytes at run time, so WASM builds
-// of these algorithms do not load there. The computations are synchronous on purpose: at most
-// one argon2 or scrypt buffer (up to LIMITS.memoryKiB) is live in an isolate at a time.
+// Pure JavaScript (bcrypt.ts is ours, the others @noble/hashes): Workers cannot compile
+// WebAssembly from bytes at run time, so WASM builds of these algorithms do not load there. The
+// computations are synchronous on purpose: at most one argon2 or scrypt buffer (up to
+// LIMITS.memoryKiB) is live in an isolate at a time.
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const maxmem = LIMITS.memoryKiB * 1024 + 1024 * 1024;
 const WEBCRYPTO_PBKDF2_MAX = 100_000;
@@ -18,7 +19,7 @@ export async function verifyLegacyHash(password: string, legacy: LegacyHash): Pr
   switch (legacy.kind) {
     case 'bcrypt': {
       const input = legacy.prehash ? await sha256Hex(password) : password;
-      return compareSync(input, legacy.text);
+      return bcryptVerify(input, legacy.text);
     }
     case 'argon2id': {
       const { m, t, p, salt, hash } = legacy;
