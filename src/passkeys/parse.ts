@@ -65,12 +65,6 @@ export type AuthenticatorData = {
   extensions: CBORMap | null;
 };
 
-/** The decoder keeps a map's keys of one type, so its first key tells (an empty map passes). */
-const keysAre = (map: CBORMap, type: 'number' | 'string') => {
-  const first = map.keys().next();
-  return first.done || typeof first.value === type;
-};
-
 // §6.1 flags: UP bit 0, UV bit 2, BE bit 3, BS bit 4, AT bit 6, ED bit 7 (bits 1 and 5 are RFU).
 const UP = 0x01;
 const UV = 0x04;
@@ -92,34 +86,35 @@ export function parseAuthenticatorData(bytes: Uint8Array): AuthenticatorData {
   let at = 37;
   let credential: AttestedCredential | null = null;
   let extensions: CBORMap | null = null;
-  try {
-    if (flags & AT) {
-      if (bytes.length < at + 18) return invalid('attested credential data truncated');
-      const aaguid = bytes.slice(at, at + 16);
-      const idLength = (bytes[at + 16]! << 8) | bytes[at + 17]!;
-      at += 18;
-      if (idLength > bytes.length - at) return invalid('credential id beyond the end');
-      const id = bytes.slice(at, at + idLength);
-      const [publicKey, end] = decodeCBOR(bytes, at + idLength);
-      at = end;
-      if (!(publicKey instanceof Map)) return invalid('credential public key is not a map');
-      // COSE_Key labels are integers here (RFC 9052 §7; every key type WebAuthn uses).
-      if (!keysAre(publicKey, 'number')) return invalid('COSE key labels are not integers');
-      credential = { aaguid, id, publicKey };
+  /** The CBOR map that starts at `at`, whose keys are all of `keys`' type. */
+  const map = (part: string, keys: 'number' | 'string') => {
+    let value, end;
+    try {
+      [value, end] = decodeCBOR(bytes, at);
+    } catch (err) {
+      if (err instanceof CBORError) return invalid(`${part}: ${err.message}`);
+      throw err;
     }
-    if (flags & ED) {
-      const [map, end] = decodeCBOR(bytes, at);
-      at = end;
-      // Extension outputs are keyed by their identifiers (§9): text.
-      if (!(map instanceof Map) || !keysAre(map, 'string')) {
-        return invalid('extensions are not a map of names');
-      }
-      extensions = map;
-    }
-  } catch (err) {
-    if (err instanceof CBORError) return invalid(err.message);
-    throw err;
+    at = end;
+    if (!(value instanceof Map)) return invalid(`${part}: not a map`);
+    // The decoder keeps one key type per map, so the first key tells (an empty map passes).
+    const first = value.keys().next();
+    if (!first.done && typeof first.value !== keys) return invalid(`${part}: keys of another type`);
+    return value;
+  };
+  if (flags & AT) {
+    if (bytes.length < at + 18) return invalid('attested credential data truncated');
+    const aaguid = bytes.slice(at, at + 16);
+    const idLength = (bytes[at + 16]! << 8) | bytes[at + 17]!;
+    at += 18;
+    if (idLength > bytes.length - at) return invalid('credential id beyond the end');
+    const id = bytes.slice(at, at + idLength);
+    at += idLength;
+    // COSE_Key labels are integers here (RFC 9052 §7, for every key type WebAuthn uses).
+    credential = { aaguid, id, publicKey: map('credential public key', 'number') };
   }
+  // Extension outputs are keyed by their identifiers (§9): text.
+  if (flags & ED) extensions = map('extensions', 'string');
   if (at !== bytes.length) return invalid('trailing bytes');
   return {
     rpIdHash: bytes.slice(0, 32),
