@@ -1,55 +1,41 @@
+import { base64url } from 'jose';
+import type { CBORMap } from './cbor';
 import {
   ClientDataType,
-  COSEKeyType,
-  coseAlgorithmEdDSA,
-  coseAlgorithmES256,
-  coseAlgorithmRS256,
-  coseEllipticCurveEd25519,
-  coseEllipticCurveP256,
-  createAssertionSignatureMessage,
   parseAttestationObject,
   parseAuthenticatorData,
-  parseClientDataJSON,
+  parseClientData,
+  decode,
   type AuthenticatorData,
-  type COSEPublicKey,
-} from '@oslojs/webauthn';
-import { decodeCBORToNativeValueNoLeftoverBytes } from '@oslojs/cbor';
-import { base64url } from 'jose';
+} from './parse';
+import { refuse, WebAuthnRefusal } from './refusal';
 
 export const b64url = (bytes: Uint8Array) => base64url.encode(bytes);
 
 // The WebAuthn Level 3 checks (§7.1 registration, §7.2 authentication) that do not need
-// storage. @oslojs/webauthn parses the CBOR, the authenticator data and the COSE key (its
-// parsers refuse malformed input); every decision is made here, one named check each, and
-// signatures are verified with WebCrypto. Attestation statements are not verified: we ask for
-// `attestation: "none"` and trust no authenticator make, so a statement proves nothing we use.
+// storage. parse.ts reads the client data, the authenticator data and the attestation object
+// (its own strict CBOR decoder, cbor.ts, refuses anything malformed); every decision is made
+// here, one named check each, and signatures are verified with WebCrypto. Attestation
+// statements are not verified: we ask for `attestation: "none"` and trust no authenticator make,
+// so a statement proves nothing we use.
 
-/** Why a WebAuthn response is refused; logged and audited, never shown beyond `invalid_passkey`. */
-export class WebAuthnRefusal extends Error {}
-
-const refuse = (why: string): never => {
-  throw new WebAuthnRefusal(why);
-};
+// COSE algorithms and key parameters (IANA "COSE Algorithms", "COSE Key Types", RFC 9053).
+const ES256 = -7;
+const EDDSA = -8;
+const RS256 = -257;
+const KTY_OKP = 1;
+const KTY_EC2 = 2;
+const KTY_RSA = 3;
+const CRV_P256 = 1;
+const CRV_ED25519 = 6;
 
 /** The algorithms we accept, most preferred first (pubKeyCredParams). */
-export const ALGORITHMS = [coseAlgorithmEdDSA, coseAlgorithmES256, coseAlgorithmRS256];
+export const ALGORITHMS = [EDDSA, ES256, RS256];
 
 export type RelyingParty = { id: string; origins: readonly string[] };
 
 /** What the ceremony checks against: where it may come from and the challenge it must carry. */
 type Expected = RelyingParty & { type: ClientDataType };
-
-/** base64url without padding, in its one canonical form (no other characters, no loose bits). */
-export function decode(field: string, value: string): Uint8Array {
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = base64url.decode(value);
-  } catch {
-    // refused below
-  }
-  if (!bytes || base64url.encode(bytes) !== value) refuse(`${field} is not base64url`);
-  return bytes!;
-}
 
 /**
  * clientDataJSON: the ceremony's type, an allowed origin, not from a cross-origin frame. Returns
@@ -57,32 +43,28 @@ export function decode(field: string, value: string): Uint8Array {
  */
 export function checkClientData(expected: Expected, clientDataJSON: string) {
   const bytes = decode('clientDataJSON', clientDataJSON);
-  let data;
-  try {
-    data = parseClientDataJSON(bytes);
-  } catch {
-    return refuse('clientDataJSON is not valid');
-  }
+  const data = parseClientData(bytes);
   if (data.type !== expected.type) refuse('wrong ceremony type');
   if (!expected.origins.includes(data.origin)) {
     refuse(`origin not allowed: ${data.origin.slice(0, 100)}`);
   }
   if (data.crossOrigin) refuse('cross-origin frame');
-  return { challenge: b64url(data.challenge), bytes };
+  return { challenge: data.challenge, bytes };
 }
 
+const sha256 = async (bytes: Uint8Array) =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+
 /** The RP id hash, user presence and user verification (required: a passkey is two factors). */
-function checkAuthenticatorData(rp: RelyingParty, data: AuthenticatorData) {
-  if (!data.verifyRelyingPartyIdHash(rp.id)) refuse('wrong relying party id');
+async function checkAuthenticatorData(rp: RelyingParty, data: AuthenticatorData) {
+  const expected = await sha256(new TextEncoder().encode(rp.id));
+  if (!expected.every((byte, i) => data.rpIdHash[i] === byte)) refuse('wrong relying party id');
   if (!data.userPresent) refuse('user not present');
   if (!data.userVerified) refuse('user not verified');
 }
 
-/** Backup eligibility (BE, bit 3) and state (BS, bit 4) of the flags byte, which oslo leaves. */
-function backupFlags(authenticatorData: Uint8Array) {
-  const flags = authenticatorData[32] ?? 0;
-  const backupEligible = (flags & 0x08) !== 0;
-  const backedUp = (flags & 0x10) !== 0;
+/** Backup eligibility (BE) and state (BS). */
+function backupFlags({ backupEligible, backedUp }: AuthenticatorData) {
   // §6.1: BS without BE is invalid.
   if (backedUp && !backupEligible) refuse('backup state without eligibility');
   return { backupEligible, backedUp };
@@ -105,17 +87,8 @@ export async function readAttestation(
   claimedId: string,
 ): Promise<NewCredential> {
   const raw = decode('attestationObject', attestationObject);
-  let parsed;
-  let authData: unknown;
-  try {
-    parsed = parseAttestationObject(raw);
-    authData = (decodeCBORToNativeValueNoLeftoverBytes(raw, 4) as { authData?: unknown }).authData;
-  } catch {
-    return refuse('attestationObject is not valid');
-  }
-  if (!(authData instanceof Uint8Array)) return refuse('attestationObject is not valid');
-  const data = parsed.authenticatorData;
-  checkAuthenticatorData(rp, data);
+  const data = parseAttestationObject(raw).authenticatorData;
+  await checkAuthenticatorData(rp, data);
   const credential = data.credential ?? refuse('no attested credential');
   const credentialId = b64url(credential.id);
   if (credential.id.length > 1023) refuse('credential id too long');
@@ -127,9 +100,9 @@ export async function readAttestation(
     credentialId,
     publicKey: jwk,
     algorithm,
-    signCount: data.signatureCounter,
-    ...backupFlags(authData),
-    aaguid: aaguidString(credential.authenticatorAAGUID),
+    signCount: data.signCount,
+    ...backupFlags(data),
+    aaguid: aaguidString(credential.aaguid),
   };
 }
 
@@ -138,63 +111,57 @@ function aaguidString(bytes: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-const bigBytes = (n: bigint, size: number) => {
-  const out = new Uint8Array(size);
-  for (let i = size - 1; i >= 0; i--, n >>= 8n) out[i] = Number(n & 0xffn);
-  if (n !== 0n) refuse('key coordinate too large');
-  return out;
-};
-const bigB64url = (n: bigint) => {
-  const hex = n.toString(16);
-  return b64url(bigBytes(n, Math.ceil(hex.length / 2)));
-};
-
-/** The credential's COSE key as a JWK WebCrypto can import, for one of ALGORITHMS only. */
-function toJwk(key: COSEPublicKey): { jwk: JsonWebKey; algorithm: number } {
-  let type: COSEKeyType;
-  let algorithm: number;
-  try {
-    type = key.type();
-    algorithm = key.algorithm();
-  } catch {
+/**
+ * The credential's COSE key (RFC 9053 §7: labels 1 kty, 3 alg, -1 crv or n, -2 x or e, -3 y) as
+ * a JWK WebCrypto can import, for one of ALGORITHMS only.
+ */
+export function toJwk(key: CBORMap): { jwk: JsonWebKey; algorithm: number } {
+  const type = key.get(1);
+  const algorithm = key.get(3);
+  if (typeof type !== 'number' || typeof algorithm !== 'number') {
     return refuse('COSE key without type or algorithm');
   }
-  try {
-    if (algorithm === coseAlgorithmES256 && type === COSEKeyType.EC2) {
-      const ec = key.ec2();
-      if (ec.curve !== coseEllipticCurveP256) refuse('ES256 key not on P-256');
-      const x = b64url(bigBytes(ec.x, 32));
-      const y = b64url(bigBytes(ec.y, 32));
-      return { jwk: { kty: 'EC', crv: 'P-256', x, y }, algorithm };
-    }
-    if (algorithm === coseAlgorithmEdDSA && type === COSEKeyType.OKP) {
-      const okp = key.okp();
-      if (okp.curve !== coseEllipticCurveEd25519 || okp.x.length !== 32) refuse('not Ed25519');
-      return { jwk: { kty: 'OKP', crv: 'Ed25519', x: b64url(okp.x) }, algorithm };
-    }
-    if (algorithm === coseAlgorithmRS256 && type === COSEKeyType.RSA) {
-      const rsa = key.rsa();
-      const bits = rsa.n.toString(2).length;
-      if (bits < 2048 || bits > 4096) refuse('RSA key not 2048 to 4096 bits');
-      if (rsa.e !== 65537n) refuse('RSA exponent other than 65537');
-      return { jwk: { kty: 'RSA', n: bigB64url(rsa.n), e: bigB64url(rsa.e) }, algorithm };
-    }
-  } catch (err) {
-    if (err instanceof WebAuthnRefusal) throw err;
-    return refuse('COSE key is not valid');
+  // Label -4 is the private part (d) of EC2, OKP and RSA keys alike: never in a public key.
+  if (key.has(-4)) refuse('COSE key with a private part');
+  const bytes = (label: number, length?: number) => {
+    const value = key.get(label);
+    const valid = value instanceof Uint8Array && (length === undefined || value.length === length);
+    return valid ? value : refuse('COSE key is not valid');
+  };
+  const curve = key.get(-1);
+  if (algorithm === ES256 && type === KTY_EC2) {
+    if (typeof curve !== 'number') refuse('COSE key is not valid');
+    const [x, y] = [bytes(-2, 32), bytes(-3, 32)];
+    if (curve !== CRV_P256) refuse('ES256 key not on P-256');
+    return { jwk: { kty: 'EC', crv: 'P-256', x: b64url(x), y: b64url(y) }, algorithm };
+  }
+  if (algorithm === EDDSA && type === KTY_OKP) {
+    if (typeof curve !== 'number') refuse('COSE key is not valid');
+    const x = bytes(-2);
+    if (curve !== CRV_ED25519 || x.length !== 32) refuse('not Ed25519');
+    return { jwk: { kty: 'OKP', crv: 'Ed25519', x: b64url(x) }, algorithm };
+  }
+  if (algorithm === RS256 && type === KTY_RSA) {
+    // n of 256 bytes and e of 3, as the parser before this one (@oslojs/webauthn) required.
+    const [n, e] = [bytes(-1, 256), bytes(-2, 3)];
+    const first = n.findIndex((byte) => byte !== 0);
+    const bits = first < 0 ? 0 : (n.length - first) * 8 - (Math.clz32(n[first]!) - 24);
+    if (bits < 2048 || bits > 4096) refuse('RSA key not 2048 to 4096 bits');
+    if (e[0] !== 1 || e[1] !== 0 || e[2] !== 1) refuse('RSA exponent other than 65537');
+    return { jwk: { kty: 'RSA', n: b64url(n.subarray(first)), e: 'AQAB' }, algorithm };
   }
   return refuse(`algorithm not accepted: ${algorithm}`);
 }
 
 const IMPORT: Record<number, Parameters<SubtleCrypto['importKey']>[2]> = {
-  [coseAlgorithmES256]: { name: 'ECDSA', namedCurve: 'P-256' },
-  [coseAlgorithmEdDSA]: { name: 'Ed25519' },
-  [coseAlgorithmRS256]: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  [ES256]: { name: 'ECDSA', namedCurve: 'P-256' },
+  [EDDSA]: { name: 'Ed25519' },
+  [RS256]: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
 };
 const VERIFY: Record<number, Parameters<SubtleCrypto['verify']>[0]> = {
-  [coseAlgorithmES256]: { name: 'ECDSA', hash: 'SHA-256' },
-  [coseAlgorithmEdDSA]: { name: 'Ed25519' },
-  [coseAlgorithmRS256]: { name: 'RSASSA-PKCS1-v1_5' },
+  [ES256]: { name: 'ECDSA', hash: 'SHA-256' },
+  [EDDSA]: { name: 'Ed25519' },
+  [RS256]: { name: 'RSASSA-PKCS1-v1_5' },
 };
 
 /**
@@ -234,6 +201,15 @@ async function importVerifyKey(key: StoredKey): Promise<CryptoKey> {
   }
 }
 
+/** §7.2 step 20: what the authenticator signed, authenticatorData ‖ SHA-256(clientDataJSON). */
+export async function assertionMessage(authenticatorData: Uint8Array, clientData: Uint8Array) {
+  const hash = await sha256(clientData);
+  const message = new Uint8Array(authenticatorData.length + hash.length);
+  message.set(authenticatorData);
+  message.set(hash, authenticatorData.length);
+  return message;
+}
+
 /** §7.2 steps 15-21: the assertion's authenticator data, then its signature with the stored key. */
 export async function checkAssertion(
   rp: RelyingParty,
@@ -243,20 +219,15 @@ export async function checkAssertion(
   signatureB64: string,
 ) {
   const authenticatorData = decode('authenticatorData', authenticatorDataB64);
-  let data;
-  try {
-    data = parseAuthenticatorData(authenticatorData);
-  } catch {
-    return refuse('authenticatorData is not valid');
-  }
-  checkAuthenticatorData(rp, data);
-  const flags = backupFlags(authenticatorData);
+  const data = parseAuthenticatorData(authenticatorData);
+  await checkAuthenticatorData(rp, data);
+  const flags = backupFlags(data);
   const cryptoKey = await importVerifyKey(key);
   let signature = decode('signature', signatureB64);
-  if (key.algorithm === coseAlgorithmES256) signature = derToRaw(signature);
+  if (key.algorithm === ES256) signature = derToRaw(signature);
   // workerd throws (not false) for an Ed25519 signature of another length.
-  if (key.algorithm === coseAlgorithmEdDSA && signature.length !== 64) refuse('bad signature');
-  const message = createAssertionSignatureMessage(authenticatorData, clientDataBytes);
+  if (key.algorithm === EDDSA && signature.length !== 64) refuse('bad signature');
+  const message = await assertionMessage(authenticatorData, clientDataBytes);
   let valid = false;
   try {
     valid = await crypto.subtle.verify(VERIFY[key.algorithm]!, cryptoKey, signature, message);
@@ -264,7 +235,7 @@ export async function checkAssertion(
     // refused below: anything a client sends is a refusal, never a 500
   }
   if (!valid) refuse('signature does not verify');
-  return { signCount: data.signatureCounter, ...flags };
+  return { signCount: data.signCount, ...flags };
 }
 
-export { ClientDataType };
+export { ClientDataType, WebAuthnRefusal };
