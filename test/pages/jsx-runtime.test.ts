@@ -281,7 +281,7 @@ const { tree } = fc.letrec<{ tree: Tree; children: Tree[] }>((self) => ({
     fc.record({
       tag: fc.constantFrom('input', 'br', 'img', 'script'),
       attributes,
-      children: fc.constant([]),
+      children: fc.constant<Tree[]>([]),
     }),
     fc.record({ array: self('children') }),
     // hono/jsx renders a fragment whose one child is 0 as nothing (its Fragment tests the child

@@ -6,7 +6,7 @@ import type { HtmlEscapedString } from 'hono/utils/html';
 // esbuild in wrangler and the OpenAPI script, and Vite in vitest resolve it by, so the unit tests,
 // `npm run dev`, the e2e suite and the production bundle all run this file). hono/jsx did the same
 // job with 4 KiB gzip of client rendering, contexts, hooks and React 19 head hoisting the pages
-// never use. The output is hono/jsx's, byte for byte (test/pages/jsx-differential.test.ts).
+// never use. The output is hono/jsx's, byte for byte (test/node/pages-jsx-differential.test.ts).
 //
 // The security core: every string child and attribute value is escaped (& < > " '), so no text
 // can open a tag or leave its attribute. The rest is markup we write in source, and a mistake in
@@ -21,7 +21,7 @@ type AttributeValue = string | number | boolean | null | undefined;
 type Props = { children?: Child; [attribute: string]: AttributeValue | Child };
 type Component = (props: never) => Child;
 
-// HTML's void elements (rendered `<input ... />`, no end tag) and boolean attributes (present as
+// HTML's void elements (`<input .../>`, no end tag) and boolean attributes (present as
 // `name=""` when true, absent when false); any other attribute given a boolean says "true" or
 // "false" (spellcheck, aria-*), as hono/jsx renders it.
 const VOID = new Set('area base br col embed hr img input link meta source track wbr'.split(' '));
