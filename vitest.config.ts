@@ -26,6 +26,9 @@ function importFixtures(): string {
 }
 
 const workers = defineProject({
+  // tsconfig.json's "paths": where the pages' JSX runtime is (src/pages/jsx), as wrangler's
+  // esbuild finds it, so the tests render pages with the runtime production runs.
+  resolve: { tsconfigPaths: true },
   plugins: [
     cloudflareTest(async () => ({
       wrangler: { configPath: './wrangler.toml' },

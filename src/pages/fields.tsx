@@ -1,4 +1,4 @@
-import type { Child } from 'hono/jsx';
+import type { Child } from './jsx/jsx-runtime';
 import { fill, strings } from './strings';
 
 // The form fields every page uses, each with its label and the attributes password managers

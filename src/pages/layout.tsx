@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { Child } from 'hono/jsx';
+import type { Child } from './jsx/jsx-runtime';
 import type { AppEnv } from '../env';
 import { PASSKEY_OPTION_ROUTES } from '../passkeys/script';
 import { returnOrigins } from './return-to';
@@ -82,7 +82,7 @@ export async function renderPage(
       {body}
     </Layout>
   );
-  return c.html(`<!doctype html>${await page.toString()}`, status);
+  return c.html(`<!doctype html>${await page}`, status);
 }
 
 /** The hidden form token every page form carries. */

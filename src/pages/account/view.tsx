@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { Child } from 'hono/jsx';
+import type { Child } from '../jsx/jsx-runtime';
 import type { SessionRow, UserRow } from '../../db/schema';
 import type { AppEnv } from '../../env';
 import { formToken, isOwnForm } from '../csrf';
