@@ -83,10 +83,11 @@ export async function opRefusals(s) {
     const code = new URL(first.url).searchParams.get('code');
     const res = await sendCallback(s, withParam(fresh.url, 'code', code), fresh.cookie);
     assert.equal(location(res), '/sign-in?error=provider', `${res.status} ${location(res)}`);
-    // The OP's token endpoint said no (invalid_grant), which oauth4webapi reports as such.
+    // The OP's token endpoint said no (invalid_grant), which the worker logs as such.
     await new Promise((r) => setTimeout(r, 300));
     const [line] = logged(s, mark, /identity provider sign-in failed/);
-    assert.match(line ?? '', /OAUTH_RESPONSE_BODY_ERROR/, 'refused by the OP, not by us');
+    assert.match(line ?? '', /"code":"token_error"/, 'refused by the OP, not by us');
+    assert.match(line ?? '', /answered invalid_grant/);
     // The state was spent by that attempt: its own code cannot use it any more.
     const late = await sendCallback(s, fresh.url, fresh.cookie);
     assert.equal(location(late), '/sign-in?error=state');
@@ -145,7 +146,7 @@ export async function forgeryRefusals(s) {
       await expectRefusal(page, base, 'provider');
       assert.equal((await cookiesByName(context, base))[REFRESH_COOKIE], undefined);
       await context.close();
-      // Why, from the worker's log: oauth4webapi's own words.
+      // Why, from the worker's log: the words of the check that refused it.
       await new Promise((r) => setTimeout(r, 300));
       const [line] = logged(s, mark, /identity provider sign-in failed/);
       assert.ok(line, 'the worker logged the refusal');

@@ -8,12 +8,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
-/** Each forgery, and what oauth4webapi must say about it (the worker logs its message). */
+/**
+ * Each forgery, and what the worker's client (src/federation/id-token.ts, jose under it) must
+ * say about it (the worker logs its message).
+ */
 export const FORGERIES = {
-  nonce: /"nonce" claim value/,
-  iss: /"iss" \(issuer\) claim value/,
-  aud: /"aud" \(audience\) claim value/,
-  expired: /"exp" \(expiration time\)/,
+  nonce: /unexpected "nonce" claim value/,
+  iss: /unexpected "iss" claim value/,
+  aud: /unexpected "aud" claim value/,
+  expired: /"exp" claim timestamp check failed/,
   key: /signature verification failed/,
 };
 

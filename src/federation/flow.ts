@@ -1,19 +1,25 @@
-import * as oauth from 'oauth4webapi';
 import { and, eq, gt, isNull } from 'drizzle-orm';
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { randomToken, sha256, uuidv7 } from '../crypto/tokens';
 import { database } from '../db/client';
 import { oauthStates } from '../db/schema';
 import type { AppEnv } from '../env';
+import { authorizationCode } from './callback';
 import { githubIdentity } from './github';
+import { idTokenAlgorithms, verifyIdToken } from './id-token';
 import { FederationError, type Asserted } from './identities';
-import { signal, type Provider } from './providers';
+import { providerKeys } from './jwks';
+import { AuthorizationDenied, endpoint, type ServerMetadata } from './protocol';
+import type { Provider } from './providers';
+import { exchangeCode } from './token-endpoint';
 
-// The authorization-code flow with PKCE, through oauth4webapi (panva's OpenID Certified client,
-// plain WebCrypto and fetch, so it runs on Workers): a start that remembers state, nonce and
-// verifier server-side for one browser, and a callback that spends them once.
+// The authorization-code flow with PKCE (RFC 6749, RFC 7636, OIDC Core 3.1), with our own
+// small client on WebCrypto, fetch and jose: a start that remembers state, nonce and verifier
+// server-side for one browser, and a callback that spends them once. Every check of the
+// provider's answers (README, "Sign-in with identity providers", lists them) is in callback.ts,
+// token-endpoint.ts, id-token.ts, jwks.ts and discovery.ts.
 
 export const STATE_TTL_SECONDS = 600;
 const BINDING = '__Host-oauth';
@@ -54,9 +60,15 @@ export async function startUrl(
   linkUserId: string | null,
 ): Promise<string> {
   const server = await provider.server();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const authorize = endpoint(
+    server.authorization_endpoint,
+    'authorization_endpoint',
+    provider.insecure,
+  );
+  // 32 random bytes each, base64url: 43 characters, the verifier's minimum (RFC 7636 4.1).
+  const state = randomToken(32);
+  const nonce = randomToken(32);
+  const codeVerifier = randomToken(32);
   const now = Date.now();
   await database(c.env.DB)
     .insert(oauthStates)
@@ -72,18 +84,18 @@ export async function startUrl(
       createdAt: now,
       expiresAt: now + STATE_TTL_SECONDS * 1000,
     });
-  const url = new URL(server.authorization_endpoint!);
-  const params = url.searchParams;
-  params.set('client_id', provider.client.client_id);
+  const params = authorize.searchParams;
+  params.set('client_id', provider.config.client_id);
   params.set('redirect_uri', redirectUri(c, provider));
   params.set('response_type', 'code');
   params.set('scope', provider.scopes);
   params.set('state', state);
-  params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+  // S256: BASE64URL(SHA-256(verifier)), which is what sha256() returns.
+  params.set('code_challenge', await sha256(codeVerifier));
   params.set('code_challenge_method', 'S256');
   if (provider.oidc) params.set('nonce', nonce);
   if (provider.responseMode) params.set('response_mode', provider.responseMode);
-  return url.href;
+  return authorize.href;
 }
 
 /**
@@ -115,8 +127,9 @@ async function spendState(c: Context<AppEnv>, provider: Provider, state: string 
 
 /**
  * The callback: the exact state, then the code exchanged with the PKCE verifier, the ID token
- * checked (iss, aud, azp, nonce, exp by oauth4webapi; its signature against the provider's
- * JWKS, cached per isolate), GitHub's verified primary email from its API.
+ * checked (id-token.ts: signature against the provider's JWKS, cached per isolate, iss, aud,
+ * azp, nonce, exp, iat), GitHub's verified primary email from its API. A provider's `error`
+ * is `denied`; anything else wrong with its answers is `provider`.
  */
 export async function finishCallback(
   c: Context<AppEnv>,
@@ -124,51 +137,35 @@ export async function finishCallback(
   params: URLSearchParams,
 ) {
   const flow = await spendState(c, provider, params.get('state'));
-  const options = { signal, [oauth.allowInsecureRequests]: provider.insecure };
-  let server: oauth.AuthorizationServer;
   let asserted: Asserted;
   try {
-    server = await provider.server();
-    const callback = oauth.validateAuthResponse(
-      server,
-      provider.client,
-      params,
-      params.get('state')!,
-    );
-    const response = await oauth.authorizationCodeGrantRequest(
-      server,
-      provider.client,
-      await provider.clientAuth(),
-      callback,
-      redirectUri(c, provider),
-      flow.codeVerifier,
-      options,
-    );
+    let server = await provider.server();
+    const code = authorizationCode(server, params, params.get('state')!);
+    const tokens = await exchangeCode({
+      tokenEndpoint: server.token_endpoint,
+      clientId: provider.config.client_id,
+      clientSecret: await provider.clientSecret(),
+      code,
+      redirectUri: redirectUri(c, provider),
+      codeVerifier: flow.codeVerifier,
+      oidc: provider.oidc,
+      insecure: provider.insecure,
+    });
     if (!provider.oidc) {
-      const result = await oauth.processAuthorizationCodeResponse(
-        server,
-        provider.client,
-        response,
-      );
-      asserted = await githubIdentity(provider, result.access_token);
+      asserted = await githubIdentity(provider, tokens.access_token);
     } else {
+      const idToken = tokens.id_token!;
       if (provider.config.type === 'microsoft') {
-        server = await microsoftTenantServer(provider, server, response);
+        server = microsoftTenantServer(provider, server, idToken);
       }
-      const result = await oauth.processAuthorizationCodeResponse(
-        server,
-        provider.client,
-        response,
-        {
-          expectedNonce: flow.nonce,
-          requireIdToken: true,
-        },
-      );
-      await oauth.validateApplicationLevelSignature(server, response, {
-        ...options,
-        [oauth.jwksCache]: jwksCacheFor(provider),
+      const claims = await verifyIdToken(idToken, {
+        issuer: server.issuer,
+        clientId: provider.config.client_id,
+        nonce: flow.nonce,
+        algorithms: idTokenAlgorithms(server.id_token_signing_alg_values_supported),
+        keys: providerKeys(provider.config.id, server.jwks_uri, provider.insecure),
       });
-      asserted = fromIdToken(provider, oauth.getValidatedIdTokenClaims(result)!);
+      asserted = fromIdToken(provider, claims);
     }
   } catch (err) {
     if (err instanceof FederationError) throw err;
@@ -177,17 +174,9 @@ export async function finishCallback(
       error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
       code: (err as { code?: string }).code,
     });
-    const denied = err instanceof oauth.AuthorizationResponseError;
-    throw new FederationError(denied ? 'denied' : 'provider');
+    throw new FederationError(err instanceof AuthorizationDenied ? 'denied' : 'provider');
   }
   return { asserted, returnTo: flow.returnTo, linkUserId: flow.linkUserId };
-}
-
-const jwksCaches = new Map<string, oauth.JWKSCacheInput>();
-function jwksCacheFor(provider: Provider): oauth.JWKSCacheInput {
-  let cache = jwksCaches.get(provider.config.id);
-  if (!cache) jwksCaches.set(provider.config.id, (cache = {}));
-  return cache;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -197,13 +186,12 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * with the token's `tid`. The expected issuer is built from that `tid` (a GUID), and a tenant
  * pinned by id must be the token's; the signature is then checked as for any provider.
  */
-async function microsoftTenantServer(
+function microsoftTenantServer(
   provider: Provider,
-  server: oauth.AuthorizationServer,
-  response: Response,
-): Promise<oauth.AuthorizationServer> {
-  const body = (await response.clone().json()) as { id_token?: unknown };
-  const tid = typeof body.id_token === 'string' ? decodeJwt(body.id_token).tid : undefined;
+  server: ServerMetadata,
+  idToken: string,
+): ServerMetadata {
+  const tid = decodeJwt(idToken).tid;
   const pinned = provider.config.tenant;
   if (
     typeof tid !== 'string' ||
@@ -216,12 +204,12 @@ async function microsoftTenantServer(
 }
 
 /** The claims we keep. Microsoft's `email` is not verified unless it says so (`xms_edov`). */
-function fromIdToken(provider: Provider, claims: oauth.IDToken): Asserted {
+function fromIdToken(provider: Provider, claims: JWTPayload): Asserted {
   const verified =
     provider.config.type === 'microsoft'
       ? claims.xms_edov === true || claims.xms_edov === 'true'
       : claims.email_verified === true || claims.email_verified === 'true';
   const email = typeof claims.email === 'string' ? claims.email : null;
   const name = typeof claims.name === 'string' ? claims.name : null;
-  return { subject: claims.sub, email, emailVerified: email !== null && verified, name };
+  return { subject: claims.sub!, email, emailVerified: email !== null && verified, name };
 }

@@ -1,7 +1,8 @@
-import * as oauth from 'oauth4webapi';
 import { SignJWT, importPKCS8 } from 'jose';
 import type { Config } from '../config';
 import type { ProviderConfig } from './config';
+import { discover } from './discovery';
+import { REQUEST_TIMEOUT_MS, type ServerMetadata } from './protocol';
 
 /** A configured provider, ready to start and finish a sign-in. */
 export type Provider = {
@@ -12,10 +13,10 @@ export type Provider = {
   scopes: string;
   /** Apple posts the answer back as a form. */
   responseMode?: 'form_post';
-  client: oauth.Client;
-  clientAuth: () => Promise<oauth.ClientAuth>;
+  /** The client secret sent to the token endpoint (client_secret_post); Apple's is a JWT. */
+  clientSecret: () => Promise<string>;
   /** Metadata; for `oidc` found by discovery (cached per isolate). */
-  server: () => Promise<oauth.AuthorizationServer>;
+  server: () => Promise<ServerMetadata>;
   /** Requests over plain http: only a local provider in development (config refuses it in production). */
   insecure: boolean;
 };
@@ -28,32 +29,10 @@ const LABELS = {
   oidc: 'single sign-on',
 } as const;
 
-// Per isolate: discovery documents (an hour) and the libraries' JWKS caches, per provider.
-const discovered = new Map<string, { at: number; server: Promise<oauth.AuthorizationServer> }>();
-const DISCOVERY_TTL_MS = 3_600_000;
-export const REQUEST_TIMEOUT_MS = 5_000;
 export const signal = () => AbortSignal.timeout(REQUEST_TIMEOUT_MS);
 
-function staticServer(server: oauth.AuthorizationServer) {
+function staticServer(server: ServerMetadata) {
   return () => Promise.resolve(server);
-}
-
-function discover(issuer: string, insecure: boolean) {
-  return () => {
-    const cached = discovered.get(issuer);
-    if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.server;
-    const server = (async () => {
-      const url = new URL(issuer);
-      const res = await oauth.discoveryRequest(url, {
-        signal: signal(),
-        [oauth.allowInsecureRequests]: insecure,
-      });
-      return oauth.processDiscoveryResponse(url, res);
-    })();
-    discovered.set(issuer, { at: Date.now(), server });
-    server.catch(() => discovered.delete(issuer));
-    return server;
-  };
 }
 
 /** Apple's client secret: a short-lived ES256 JWT signed with the team's key (Sign in with Apple). */
@@ -76,16 +55,15 @@ export function providerById(config: Config, id: string): Provider | null {
   if (!p) return null;
   const secret = config.IDENTITY_PROVIDER_SECRETS[p.id]!;
   const insecure = config.ENVIRONMENT !== 'production';
-  const client: oauth.Client = { client_id: p.client_id };
-  const secretPost = () => Promise.resolve(oauth.ClientSecretPost(secret));
-  const base = { config: p, label: p.name ?? LABELS[p.type], client, insecure };
+  const secretPost = () => Promise.resolve(secret);
+  const base = { config: p, label: p.name ?? LABELS[p.type], insecure };
   switch (p.type) {
     case 'google':
       return {
         ...base,
         oidc: true,
         scopes: scopes(p, 'openid email profile'),
-        clientAuth: secretPost,
+        clientSecret: secretPost,
         server: staticServer({
           issuer: 'https://accounts.google.com',
           authorization_endpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
@@ -100,7 +78,7 @@ export function providerById(config: Config, id: string): Provider | null {
         ...base,
         oidc: true,
         scopes: scopes(p, 'openid email profile'),
-        clientAuth: secretPost,
+        clientSecret: secretPost,
         // Entra ID names the token's own tenant in `iss`: microsoft.ts checks it per token.
         server: staticServer({
           issuer: `${root}/v2.0`,
@@ -116,7 +94,7 @@ export function providerById(config: Config, id: string): Provider | null {
         oidc: true,
         scopes: scopes(p, 'name email'),
         responseMode: 'form_post',
-        clientAuth: async () => oauth.ClientSecretPost(await appleClientSecret(p, secret)),
+        clientSecret: () => appleClientSecret(p, secret),
         server: staticServer({
           issuer: 'https://appleid.apple.com',
           authorization_endpoint: 'https://appleid.apple.com/auth/authorize',
@@ -130,7 +108,7 @@ export function providerById(config: Config, id: string): Provider | null {
         ...base,
         oidc: false,
         scopes: scopes(p, 'read:user user:email'),
-        clientAuth: secretPost,
+        clientSecret: secretPost,
         server: staticServer({
           issuer: 'https://github.com',
           authorization_endpoint: e?.authorization ?? 'https://github.com/login/oauth/authorize',
@@ -143,8 +121,8 @@ export function providerById(config: Config, id: string): Provider | null {
         ...base,
         oidc: true,
         scopes: scopes(p, 'openid email profile'),
-        clientAuth: secretPost,
-        server: discover(p.issuer!, insecure && p.issuer!.startsWith('http:')),
+        clientSecret: secretPost,
+        server: () => discover(p.issuer!, insecure && p.issuer!.startsWith('http:')),
       };
   }
 }

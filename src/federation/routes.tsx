@@ -113,6 +113,7 @@ export const federation = new Hono<AppEnv>()
       c.var.log.warn('identity provider unavailable', {
         provider: p.config.id,
         error: String(err),
+        code: (err as { code?: string }).code,
       });
       return c.redirect('/sign-in?error=provider', 302);
     }

@@ -6,6 +6,7 @@
 //   POST https://idp.stand-in.test/_codes  {code, challenge, nonce, claims?, foreignKey?, …}
 // The end-to-end suite runs a real, certified OpenID Provider instead (e2e/phases/federation.mjs).
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
+import { SCRIPTED_HOST, scriptedProvider } from './scripted-provider';
 
 export const IDP_HOSTS = new Set([
   'idp.stand-in.test',
@@ -16,6 +17,7 @@ export const IDP_HOSTS = new Set([
   'appleid.apple.com',
   'github.com',
   'api.github.com',
+  SCRIPTED_HOST,
 ]);
 
 export type Registered = {
@@ -129,6 +131,7 @@ function github(url: URL, request: Request): Response {
 
 export async function identityProviderStandIn(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.hostname === SCRIPTED_HOST) return scriptedProvider(request);
   if (url.hostname === 'idp.stand-in.test' && url.pathname === '/_codes') {
     const entry = (await request.json()) as Registered;
     codes.set(entry.code, entry);
