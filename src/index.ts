@@ -70,11 +70,13 @@ for (const api of [
 app.get('/openapi.json', async (c) =>
   c.json(await openApiDocument(c.env.ASSETS, c.var.config.ISSUER)),
 );
-app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
-  type: 'http',
-  scheme: 'bearer',
-  bearerFormat: 'JWT',
-});
+if (__OPENAPI_DOCS__) {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+}
 
 app.get('/docs', async (c, next) => {
   // Swagger UI's files are our own static assets (public/, see scripts/docs-assets.mjs): the

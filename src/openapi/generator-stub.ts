@@ -16,9 +16,10 @@
 //   `doc()`, which the worker never calls. All three refuse, naming the reason.
 // The module's 7 KiB minified (2 KiB gzip) and the copies and wrappers made by every
 // `.openapi()` call at module initialisation (each cold start) leave the worker. Unit tests run
-// without the alias, so with the real module (test/openapi-document.test.ts compares the
-// document they generate with the one served); test/openapi-stub.test.ts tests this file, and
-// the end-to-end suite, which calls every documented route, runs the aliased build.
+// without the alias, so with the real module (and `npm run openapi` and
+// test/node/openapi-document.test.ts generate the document with it); test/openapi-stub.test.ts
+// tests this file, and the end-to-end suite, which calls every documented route, runs the
+// aliased build.
 
 const notBundled = (what: string): never => {
   throw new Error(
