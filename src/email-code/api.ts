@@ -22,11 +22,13 @@ export const emailCodeApi = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/email-code/send',
-      tags,
-      summary: 'Mail a one-time 6-digit sign-in code (10 minutes, 5 attempts)',
       middleware: sendLimit,
       request: emailOnly,
-      responses: { 202: accepted, 429: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Mail a one-time 6-digit sign-in code (10 minutes, 5 attempts)',
+        responses: { 202: accepted, 429: problem },
+      }),
     }),
     (c) => {
       sendEmailCode(c, c.req.valid('json').email);
@@ -37,8 +39,6 @@ export const emailCodeApi = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/email-code/verify',
-      tags,
-      summary: 'Sign in with the mailed code',
       middleware: verifyLimit,
       request: jsonBody(
         z.object({
@@ -48,7 +48,11 @@ export const emailCodeApi = createRouter()
           }),
         }),
       ),
-      responses: signInResponses,
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Sign in with the mailed code',
+        responses: signInResponses,
+      }),
     }),
     async (c) => {
       const { email, code } = c.req.valid('json');

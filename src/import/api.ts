@@ -46,10 +46,7 @@ export const importApi = createRouter().openapi(
   createRoute({
     method: 'post',
     path: '/admin/users/import',
-    security: [{ bearer: [] as string[] }],
     middleware: requireRole('admin'),
-    tags: ['Administration'],
-    summary: 'Create accounts for existing users, with the password hashes they already have',
     request: jsonBody(
       z.object({
         users: z
@@ -58,20 +55,25 @@ export const importApi = createRouter().openapi(
           .max(MAX_IMPORT_USERS, `at most ${MAX_IMPORT_USERS} users per request`),
       }),
     ),
-    responses: {
-      200: {
-        description: 'What was created, and what was skipped and why',
-        content: {
-          'application/json': {
-            schema: z.object({ created: z.number(), skipped: z.array(skipped) }),
+    ...(__OPENAPI_DOCS__ && {
+      security: [{ bearer: [] as string[] }],
+      tags: ['Administration'],
+      summary: 'Create accounts for existing users, with the password hashes they already have',
+      responses: {
+        200: {
+          description: 'What was created, and what was skipped and why',
+          content: {
+            'application/json': {
+              schema: z.object({ created: z.number(), skipped: z.array(skipped) }),
+            },
           },
         },
+        401: problem,
+        403: problem,
+        413: problem,
+        422: problem,
       },
-      401: problem,
-      403: problem,
-      413: problem,
-      422: problem,
-    },
+    }),
   }),
   async (c) => {
     const { users } = c.req.valid('json');

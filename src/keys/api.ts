@@ -50,18 +50,22 @@ export const keysApi = createRouter()
     createRoute({
       method: 'get',
       path: '/admin/keys',
-      ...admin,
-      summary: 'Signing keys in service: next, current and retiring',
-      description:
-        'Brings the keys to the present first (the hourly schedule may not have run since a ' +
-        'key became due), so the states shown are the ones the worker signs and verifies with.',
-      responses: {
-        200: {
-          description: 'The keys, newest first',
-          content: { 'application/json': { schema: z.object({ keys: z.array(keyObject) }) } },
+      middleware: admin.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Signing keys in service: next, current and retiring',
+        description:
+          'Brings the keys to the present first (the hourly schedule may not have run since a ' +
+          'key became due), so the states shown are the ones the worker signs and verifies with.',
+        responses: {
+          200: {
+            description: 'The keys, newest first',
+            content: { 'application/json': { schema: z.object({ keys: z.array(keyObject) }) } },
+          },
+          ...denied,
         },
-        ...denied,
-      },
+      }),
     }),
     async (c) => {
       const config = storeConfig(c);
@@ -91,12 +95,16 @@ export const keysApi = createRouter()
     createRoute({
       method: 'post',
       path: '/admin/keys/rotate',
-      ...admin,
-      summary: 'Rotate now: the next key takes over as soon as every cache can have it',
-      description:
-        'The next key (made now if there is none) becomes current once it has been published ' +
-        'for one JWKS cache lifetime plus clock skew; never earlier. No body.',
-      responses: { 202: { description: 'Scheduled' }, ...denied },
+      middleware: admin.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Rotate now: the next key takes over as soon as every cache can have it',
+        description:
+          'The next key (made now if there is none) becomes current once it has been published ' +
+          'for one JWKS cache lifetime plus clock skew; never earlier. No body.',
+        responses: { 202: { description: 'Scheduled' }, ...denied },
+      }),
     }),
     async (c) => {
       await rotateSoon(c.env.DB, storeConfig(c), Date.now(), actor(c));
@@ -107,14 +115,18 @@ export const keysApi = createRouter()
     createRoute({
       method: 'delete',
       path: '/admin/keys/{kid}',
-      ...admin,
-      summary: 'Emergency removal of a signing key',
-      description:
-        'The key leaves the JWKS and every token it signed is refused by this worker at once. ' +
-        'A removed current key is replaced immediately; downstream caches learn the new key ' +
-        'when they refetch (docs/keys.md).',
+      middleware: admin.middleware,
       request: { params: z.object({ kid: z.string().min(1).max(128) }) },
-      responses: { 204: { description: 'Removed' }, ...denied, 404: problem },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Emergency removal of a signing key',
+        description:
+          'The key leaves the JWKS and every token it signed is refused by this worker at once. ' +
+          'A removed current key is replaced immediately; downstream caches learn the new key ' +
+          'when they refetch (docs/keys.md).',
+        responses: { 204: { description: 'Removed' }, ...denied, 404: problem },
+      }),
     }),
     async (c) => {
       const config = storeConfig(c);

@@ -40,11 +40,7 @@ export const adminLifecycle = createRouter()
     createRoute({
       method: 'post',
       path: '/admin/users',
-      ...admin,
-      summary: 'Create a user and mail them an invitation to choose a password',
-      description:
-        'The account has no password until the link (valid INVITE_TTL, default 7 days) is used; ' +
-        'using it also confirms the address.',
+      middleware: admin.middleware,
       request: jsonBody(
         z.object({
           email: emailField,
@@ -52,15 +48,23 @@ export const adminLifecycle = createRouter()
           role: z.enum(['user', 'admin']).optional(),
         }),
       ),
-      responses: {
-        201: {
-          description: 'Created; the invitation is on its way',
-          content: { 'application/json': { schema: userObject } },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Create a user and mail them an invitation to choose a password',
+        description:
+          'The account has no password until the link (valid INVITE_TTL, default 7 days) is used; ' +
+          'using it also confirms the address.',
+        responses: {
+          201: {
+            description: 'Created; the invitation is on its way',
+            content: { 'application/json': { schema: userObject } },
+          },
+          ...denied,
+          409: problem,
+          422: problem,
         },
-        ...denied,
-        409: problem,
-        422: problem,
-      },
+      }),
     }),
     async (c) => {
       const user = await inviteUser(c, c.req.valid('json'), c.var.auth.sub);
@@ -72,10 +76,14 @@ export const adminLifecycle = createRouter()
     createRoute({
       method: 'delete',
       path: '/admin/users/{id}',
-      ...admin,
-      summary: 'Delete a user: the same erasure as self-deletion',
+      middleware: admin.middleware,
       request: { params: userParam },
-      responses: { 204: { description: 'Deleted' }, ...denied, 404: problem, 409: problem },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Delete a user: the same erasure as self-deletion',
+        responses: { 204: { description: 'Deleted' }, ...denied, 404: problem, 409: problem },
+      }),
     }),
     async (c) => {
       const user = await target(c, c.req.valid('param').id);
@@ -87,10 +95,14 @@ export const adminLifecycle = createRouter()
     createRoute({
       method: 'post',
       path: '/admin/users/{id}/unlock',
-      ...admin,
-      summary: "Lift the lockout of a user's email (failed sign-ins)",
+      middleware: admin.middleware,
       request: { params: userParam },
-      responses: { 204: { description: 'Unlocked' }, ...denied, 404: problem },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: "Lift the lockout of a user's email (failed sign-ins)",
+        responses: { 204: { description: 'Unlocked' }, ...denied, 404: problem },
+      }),
     }),
     async (c) => {
       const user = await target(c, c.req.valid('param').id);
@@ -110,19 +122,25 @@ export const adminLifecycle = createRouter()
     createRoute({
       method: 'post',
       path: '/admin/users/{id}/password-reset',
-      ...admin,
-      summary: 'Mail the user a password reset link',
-      description:
-        'The same link and mail as /auth/password/forgot (RESET_PASSWORD_TTL), older links spent.',
+      middleware: admin.middleware,
       request: { params: userParam },
-      responses: {
-        202: {
-          description: 'The reset mail is on its way',
-          content: { 'application/json': { schema: z.object({ status: z.literal('accepted') }) } },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Mail the user a password reset link',
+        description:
+          'The same link and mail as /auth/password/forgot (RESET_PASSWORD_TTL), older links spent.',
+        responses: {
+          202: {
+            description: 'The reset mail is on its way',
+            content: {
+              'application/json': { schema: z.object({ status: z.literal('accepted') }) },
+            },
+          },
+          ...denied,
+          404: problem,
         },
-        ...denied,
-        404: problem,
-      },
+      }),
     }),
     async (c) => {
       const user = await target(c, c.req.valid('param').id);

@@ -22,26 +22,31 @@ export const lifecycleApi = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/email',
-      tags,
-      summary: 'Ask to change the email: a link goes to the new address, a notice to the old',
-      description:
-        'The account keeps its address until the link is used. Needs the password (under the ' +
-        "email's lockout); counted per user (RATE_LIMIT_EMAIL_CHANGE), since 409 tells whether " +
-        'an address has an account.',
-      ...bearer,
+      middleware: bearer.middleware,
       request: jsonBody(z.object({ new_email: emailField, password: passwordField })),
-      responses: {
-        202: {
-          description: 'The confirmation link is on its way',
-          content: { 'application/json': { schema: z.object({ status: z.literal('accepted') }) } },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Ask to change the email: a link goes to the new address, a notice to the old',
+        description:
+          'The account keeps its address until the link is used. Needs the password (under the ' +
+          "email's lockout); counted per user (RATE_LIMIT_EMAIL_CHANGE), since 409 tells whether " +
+          'an address has an account.',
+        security: bearer.security,
+        responses: {
+          202: {
+            description: 'The confirmation link is on its way',
+            content: {
+              'application/json': { schema: z.object({ status: z.literal('accepted') }) },
+            },
+          },
+          401: problem,
+          403: problem,
+          409: problem,
+          422: problem,
+          423: problem,
+          429: problem,
         },
-        401: problem,
-        403: problem,
-        409: problem,
-        422: problem,
-        423: problem,
-        429: problem,
-      },
+      }),
     }),
     async (c) => {
       const { new_email, password } = c.req.valid('json');
@@ -54,17 +59,19 @@ export const lifecycleApi = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/email/change/confirm',
-      tags,
-      summary: 'Confirm an email change with the token from the link mailed to the new address',
       request: jsonBody(z.object({ token: z.string().max(256) })),
-      responses: {
-        200: {
-          description: 'The user, with the new address, verified',
-          content: { 'application/json': { schema: userObject } },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Confirm an email change with the token from the link mailed to the new address',
+        responses: {
+          200: {
+            description: 'The user, with the new address, verified',
+            content: { 'application/json': { schema: userObject } },
+          },
+          400: problem,
+          409: problem,
         },
-        400: problem,
-        409: problem,
-      },
+      }),
     }),
     async (c) => {
       const user = await confirmEmailChange(c, c.req.valid('json').token);
@@ -76,20 +83,23 @@ export const lifecycleApi = createRouter()
     createRoute({
       method: 'get',
       path: '/users/me/export',
-      tags,
-      summary: 'Every personal record held about the signed-in user, as one JSON download',
-      description:
-        'Profile, sessions, two-factor state, passkeys and identities (metadata only), mailed ' +
-        'links and codes (metadata only), sign-in failures, and audit events about the user. ' +
-        'No password hash, secret, token or code hash.',
-      ...bearer,
-      responses: {
-        200: {
-          description: 'The export',
-          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+      middleware: bearer.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Every personal record held about the signed-in user, as one JSON download',
+        description:
+          'Profile, sessions, two-factor state, passkeys and identities (metadata only), mailed ' +
+          'links and codes (metadata only), sign-in failures, and audit events about the user. ' +
+          'No password hash, secret, token or code hash.',
+        security: bearer.security,
+        responses: {
+          200: {
+            description: 'The export',
+            content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+          },
+          401: problem,
         },
-        401: problem,
-      },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);
@@ -106,27 +116,30 @@ export const lifecycleApi = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/delete',
-      tags,
-      summary: 'Delete the account: personal data erased, every session and token ended',
-      description:
-        'Needs the password, and a TOTP or recovery code when two-factor is on. An account ' +
-        'without a password (identity provider or passkeys only) sends none and needs a sign-in ' +
-        'within the last 10 minutes instead (403 `recent_sign_in_required`). Audit events stay, ' +
-        'with the user id but without addresses, IPs or user agents. 409 `last_admin` for the ' +
-        'last active admin.',
-      ...bearer,
+      middleware: bearer.middleware,
       request: jsonBody(
         z.object({ password: passwordField.optional(), code: code.optional() }),
         false,
       ),
-      responses: {
-        204: { description: 'Deleted' },
-        401: problem,
-        403: problem,
-        409: problem,
-        422: problem,
-        423: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Delete the account: personal data erased, every session and token ended',
+        description:
+          'Needs the password, and a TOTP or recovery code when two-factor is on. An account ' +
+          'without a password (identity provider or passkeys only) sends none and needs a sign-in ' +
+          'within the last 10 minutes instead (403 `recent_sign_in_required`). Audit events stay, ' +
+          'with the user id but without addresses, IPs or user agents. 409 `last_admin` for the ' +
+          'last active admin.',
+        security: bearer.security,
+        responses: {
+          204: { description: 'Deleted' },
+          401: problem,
+          403: problem,
+          409: problem,
+          422: problem,
+          423: problem,
+        },
+      }),
     }),
     async (c) => {
       const { password, code } = c.req.valid('json') ?? {};

@@ -11,7 +11,8 @@ import { revokeToken } from './revoke';
 
 /**
  * A form body in the OpenAPI document only: given as a plain schema object (not zod), the
- * framework adds no validator of its own, and readForm is the one reader of these bodies.
+ * framework adds no validator of its own, and readForm is the one reader of these bodies. So it
+ * sits with the documentation, out of the worker's bundle (src/openapi/docs-flag.d.ts).
  */
 const formBody = (description: string) => ({
   body: {
@@ -62,20 +63,22 @@ export const oauth = createRouter()
     createRoute({
       method: 'post',
       path: '/oauth/revoke',
-      tags: ['Token revocation and introspection'],
-      summary: 'Revoke an access or refresh token and its session (RFC 7009)',
-      description:
-        'Anyone holding a token may revoke it. Either kind ends its whole session. The answer is 200 for unknown, invalid and expired tokens too (RFC 7009 §2.2).',
       middleware: [guardOrigin, rateLimit('REFRESH', 'revoke')],
-      request: formBody('The access or refresh token to revoke'),
-      responses: {
-        200: { description: 'Revoked, or nothing to revoke' },
-        400: problem,
-        403: problem,
-        413: problem,
-        415: problem,
-        429: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        request: formBody('The access or refresh token to revoke'),
+        tags: ['Token revocation and introspection'],
+        summary: 'Revoke an access or refresh token and its session (RFC 7009)',
+        description:
+          'Anyone holding a token may revoke it. Either kind ends its whole session. The answer is 200 for unknown, invalid and expired tokens too (RFC 7009 §2.2).',
+        responses: {
+          200: { description: 'Revoked, or nothing to revoke' },
+          400: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+        },
+      }),
     }),
     async (c) => {
       const token = requiredToken(await readForm(c));
@@ -89,25 +92,27 @@ export const oauth = createRouter()
     createRoute({
       method: 'post',
       path: '/oauth/introspect',
-      tags: ['Token revocation and introspection'],
-      summary: 'Whether an access token is active now, and its claims (RFC 7662)',
-      description:
-        'For downstream services with a configured credential (HTTP Basic, INTROSPECTION_CLIENTS). Refresh tokens are never active here. An active answer may be cached until min(exp, now + 60 s); an inactive one is final.',
-      security: [{ introspectionClient: [] as string[] }],
       middleware: [guardOrigin, rateLimit('INTROSPECT')],
-      request: formBody('The access token to introspect'),
-      responses: {
-        200: {
-          description: '`{"active": true, ...claims}` or `{"active": false}`',
-          content: { 'application/json': { schema: introspection } },
+      ...(__OPENAPI_DOCS__ && {
+        request: formBody('The access token to introspect'),
+        tags: ['Token revocation and introspection'],
+        summary: 'Whether an access token is active now, and its claims (RFC 7662)',
+        description:
+          'For downstream services with a configured credential (HTTP Basic, INTROSPECTION_CLIENTS). Refresh tokens are never active here. An active answer may be cached until min(exp, now + 60 s); an inactive one is final.',
+        security: [{ introspectionClient: [] as string[] }],
+        responses: {
+          200: {
+            description: '`{"active": true, ...claims}` or `{"active": false}`',
+            content: { 'application/json': { schema: introspection } },
+          },
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          429: problem,
         },
-        400: problem,
-        401: problem,
-        403: problem,
-        413: problem,
-        415: problem,
-        429: problem,
-      },
+      }),
     }),
     async (c) => {
       await authenticateClient(c);
@@ -120,8 +125,10 @@ export const oauth = createRouter()
     },
   );
 
-oauth.openAPIRegistry.registerComponent('securitySchemes', 'introspectionClient', {
-  type: 'http',
-  scheme: 'basic',
-  description: 'A client id and secret from INTROSPECTION_CLIENTS (RFC 6749 §2.3.1).',
-});
+if (__OPENAPI_DOCS__) {
+  oauth.openAPIRegistry.registerComponent('securitySchemes', 'introspectionClient', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'A client id and secret from INTROSPECTION_CLIENTS (RFC 6749 §2.3.1).',
+  });
+}

@@ -2,10 +2,11 @@
 // (@asteasolutions/zod-to-openapi, over the routes every router registers) in Node and writes
 // public/openapi/document.json, a static asset; the worker reads it once per isolate through the
 // ASSETS binding and serves it with `servers` set to its ISSUER. So the bundle carries neither
-// the generator (wrangler.toml [alias]) nor the document (6 KiB gzip of data), and a request for
-// it runs no generator. test/openapi-document.test.ts checks that what is served is byte for
-// byte what the generator makes from the running worker's routes: a route changed without
-// `npm run openapi` fails it (and `npm run deploy` refuses a stale file).
+// the generator (wrangler.toml [alias]), nor the routes' documentation (src/openapi/docs-flag.d.ts)
+// nor the document (6 KiB gzip of data), and a request for it runs no generator.
+// test/node/openapi-document.test.ts checks that the stored file is byte for byte what the
+// generator makes from the routes (a route changed without `npm run openapi` fails it, and
+// `npm run deploy` refuses a stale file), test/openapi-document.test.ts that the worker serves it.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 /** Where `npm run openapi` writes the document, under public/ (the ASSETS binding's root). */

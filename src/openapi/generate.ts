@@ -3,6 +3,9 @@
 import { app } from '../index';
 import { documentConfig } from './document';
 
+/** For test/node/openapi-document.test.ts: the routes as built with and without their docs. */
+export { app };
+
 export function generate() {
   const { openapi, info, servers, ...generated } = app.getOpenAPI31Document(documentConfig(''));
   return generated;

@@ -78,11 +78,13 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/passkey/options',
-      tags,
-      summary: 'WebAuthn request options for a passkey sign-in (email optional)',
       middleware: rateLimit('LOGIN', OPTIONS_BUCKET),
       request: jsonBody(z.object({ email: z.string().max(320).optional() }), false),
-      responses: { 200: options('PublicKeyCredentialRequestOptionsJSON'), 429: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'WebAuthn request options for a passkey sign-in (email optional)',
+        responses: { 200: options('PublicKeyCredentialRequestOptionsJSON'), 429: problem },
+      }),
     }),
     async (c) => {
       const { email } = c.req.valid('json') ?? {};
@@ -94,17 +96,19 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/passkey/verify',
-      tags,
-      summary: 'Sign in with a passkey (the browser assertion); skips the TOTP step',
       middleware: rateLimit('LOGIN'),
       request: jsonBody(z.object({ response: authenticationResponse })),
-      responses: {
-        200: json(tokenResponse, 'Signed in'),
-        401: problem,
-        403: problem,
-        423: problem,
-        429: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Sign in with a passkey (the browser assertion); skips the TOTP step',
+        responses: {
+          200: json(tokenResponse, 'Signed in'),
+          401: problem,
+          403: problem,
+          423: problem,
+          429: problem,
+        },
+      }),
     }),
     async (c) => {
       const signedIn = await signInWithPasskey(c, c.req.valid('json').response);
@@ -115,17 +119,19 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/passkeys/options',
-      tags,
-      summary:
-        'WebAuthn creation options to register a passkey (a confirmed email and a sign-in within 10 minutes)',
-      ...bearer,
       // Each writes a challenge row: bounded per client like the sign-in options.
       middleware: [requireAuth, rateLimit('LOGIN', OPTIONS_BUCKET)] as const,
-      responses: {
-        200: options('PublicKeyCredentialCreationOptionsJSON'),
-        401: problem,
-        403: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary:
+          'WebAuthn creation options to register a passkey (a confirmed email and a sign-in within 10 minutes)',
+        security: bearer.security,
+        responses: {
+          200: options('PublicKeyCredentialCreationOptionsJSON'),
+          401: problem,
+          403: problem,
+        },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);
@@ -137,17 +143,20 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/passkeys',
-      tags,
-      summary: 'Register a passkey (the browser attestation); the user is mailed a notice',
-      ...bearer,
+      middleware: bearer.middleware,
       request: jsonBody(z.object({ response: registrationResponse, name: nameField.optional() })),
-      responses: {
-        201: json(passkey, 'Registered'),
-        400: problem,
-        401: problem,
-        403: problem,
-        422: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Register a passkey (the browser attestation); the user is mailed a notice',
+        security: bearer.security,
+        responses: {
+          201: json(passkey, 'Registered'),
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+        },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);
@@ -161,13 +170,16 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'get',
       path: '/users/me/passkeys',
-      tags,
-      summary: "The signed-in user's passkeys, oldest first",
-      ...bearer,
-      responses: {
-        200: json(z.object({ passkeys: z.array(passkey) }), 'Passkeys'),
-        401: problem,
-      },
+      middleware: bearer.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: "The signed-in user's passkeys, oldest first",
+        security: bearer.security,
+        responses: {
+          200: json(z.object({ passkeys: z.array(passkey) }), 'Passkeys'),
+          401: problem,
+        },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);
@@ -180,11 +192,14 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'patch',
       path: '/users/me/passkeys/{id}',
-      tags,
-      summary: 'Rename a passkey',
-      ...bearer,
+      middleware: bearer.middleware,
       request: { ...idParam, ...jsonBody(z.object({ name: nameField })) },
-      responses: { 200: json(passkey, 'Renamed'), 401: problem, 404: problem, 422: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Rename a passkey',
+        security: bearer.security,
+        responses: { 200: json(passkey, 'Renamed'), 401: problem, 404: problem, 422: problem },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);
@@ -201,11 +216,14 @@ export const passkeysApi = createRouter()
     createRoute({
       method: 'delete',
       path: '/users/me/passkeys/{id}',
-      tags,
-      summary: 'Delete a passkey (not the last way to sign in)',
-      ...bearer,
+      middleware: bearer.middleware,
       request: idParam,
-      responses: { 204: { description: 'Deleted' }, 401: problem, 404: problem, 409: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Delete a passkey (not the last way to sign in)',
+        security: bearer.security,
+        responses: { 204: { description: 'Deleted' }, 401: problem, 404: problem, 409: problem },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);

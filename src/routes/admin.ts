@@ -50,28 +50,32 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/admin/stats',
-      ...admin,
-      summary: 'Counts of users, sessions and recent logins',
-      responses: {
-        200: {
-          description: 'Statistics',
-          content: {
-            'application/json': {
-              schema: z.object({
-                users: z.object({
-                  total: z.number(),
-                  verified: z.number(),
-                  admins: z.number(),
-                  disabled: z.number(),
+      middleware: admin.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Counts of users, sessions and recent logins',
+        responses: {
+          200: {
+            description: 'Statistics',
+            content: {
+              'application/json': {
+                schema: z.object({
+                  users: z.object({
+                    total: z.number(),
+                    verified: z.number(),
+                    admins: z.number(),
+                    disabled: z.number(),
+                  }),
+                  sessions: z.object({ active: z.number() }),
+                  logins_24h: z.object({ succeeded: z.number(), failed: z.number() }),
                 }),
-                sessions: z.object({ active: z.number() }),
-                logins_24h: z.object({ succeeded: z.number(), failed: z.number() }),
-              }),
+              },
             },
           },
+          ...denied,
         },
-        ...denied,
-      },
+      }),
     }),
     async (c) => {
       c.header('Cache-Control', 'no-store');
@@ -82,8 +86,7 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/admin/users',
-      ...admin,
-      summary: 'Users in creation order, with a cursor that is stable under inserts',
+      middleware: admin.middleware,
       request: {
         query: z.object({
           limit,
@@ -91,21 +94,26 @@ export const adminRoutes = createRouter()
           q: z.string().max(320).optional(),
         }),
       },
-      responses: {
-        200: {
-          description: 'One page',
-          content: {
-            'application/json': {
-              schema: z.object({
-                users: z.array(adminUserObject),
-                next_cursor: z.string().nullable(),
-              }),
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Users in creation order, with a cursor that is stable under inserts',
+        responses: {
+          200: {
+            description: 'One page',
+            content: {
+              'application/json': {
+                schema: z.object({
+                  users: z.array(adminUserObject),
+                  next_cursor: z.string().nullable(),
+                }),
+              },
             },
           },
+          ...denied,
+          422: problem,
         },
-        ...denied,
-        422: problem,
-      },
+      }),
     }),
     async (c) => {
       const { limit, cursor, q } = c.req.valid('query');
@@ -125,17 +133,21 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/admin/users/{id}',
-      ...admin,
-      summary: 'One user, with its disabled and lockout state',
+      middleware: admin.middleware,
       request: { params: userParam },
-      responses: {
-        200: {
-          description: 'The user',
-          content: { 'application/json': { schema: adminUserObject } },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'One user, with its disabled and lockout state',
+        responses: {
+          200: {
+            description: 'The user',
+            content: { 'application/json': { schema: adminUserObject } },
+          },
+          ...denied,
+          404: problem,
         },
-        ...denied,
-        404: problem,
-      },
+      }),
     }),
     async (c) => {
       const user = await target(c, c.req.valid('param').id);
@@ -147,8 +159,7 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'patch',
       path: '/admin/users/{id}',
-      ...admin,
-      summary: 'Change a role or disable/enable a user; disabling revokes every session',
+      middleware: admin.middleware,
       request: {
         params: userParam,
         ...jsonBody(
@@ -158,16 +169,21 @@ export const adminRoutes = createRouter()
           }),
         ),
       },
-      responses: {
-        200: {
-          description: 'The updated user',
-          content: { 'application/json': { schema: adminUserObject } },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Change a role or disable/enable a user; disabling revokes every session',
+        responses: {
+          200: {
+            description: 'The updated user',
+            content: { 'application/json': { schema: adminUserObject } },
+          },
+          ...denied,
+          404: problem,
+          409: problem,
+          422: problem,
         },
-        ...denied,
-        404: problem,
-        409: problem,
-        422: problem,
-      },
+      }),
     }),
     async (c) => {
       const change = c.req.valid('json');
@@ -191,10 +207,14 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'delete',
       path: '/admin/users/{id}/sessions',
-      ...admin,
-      summary: 'Revoke every session of a user',
+      middleware: admin.middleware,
       request: { params: userParam },
-      responses: { 204: { description: 'Revoked' }, ...denied, 404: problem },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Revoke every session of a user',
+        responses: { 204: { description: 'Revoked' }, ...denied, 404: problem },
+      }),
     }),
     async (c) => {
       const user = await target(c, c.req.valid('param').id);
@@ -221,13 +241,17 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'delete',
       path: '/admin/users/{id}/mfa',
-      ...admin,
-      summary: "Remove a user's two-factor authentication (a lost or hijacked factor)",
-      description:
-        'Deletes the TOTP secret and recovery codes, revokes every session, mails the user and ' +
-        'writes an audit event. The user signs in with the password alone and can enrol again.',
+      middleware: admin.middleware,
       request: { params: userParam },
-      responses: { 204: { description: 'Removed' }, ...denied, 404: problem },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: "Remove a user's two-factor authentication (a lost or hijacked factor)",
+        description:
+          'Deletes the TOTP secret and recovery codes, revokes every session, mails the user and ' +
+          'writes an audit event. The user signs in with the password alone and can enrol again.',
+        responses: { 204: { description: 'Removed' }, ...denied, 404: problem },
+      }),
     }),
     async (c) => {
       const user = await target(c, c.req.valid('param').id);
@@ -252,8 +276,7 @@ export const adminRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/admin/audit',
-      ...admin,
-      summary: 'Audit events, newest first',
+      middleware: admin.middleware,
       request: {
         query: z.object({
           user_id: z.string().max(64).optional(),
@@ -262,7 +285,12 @@ export const adminRoutes = createRouter()
           cursor: cursorParam,
         }),
       },
-      responses: { 200: { description: 'One page of events' }, ...denied, 422: problem },
+      ...(__OPENAPI_DOCS__ && {
+        security: admin.security,
+        tags: admin.tags,
+        summary: 'Audit events, newest first',
+        responses: { 200: { description: 'One page of events' }, ...denied, 422: problem },
+      }),
     }),
     async (c) => {
       const { user_id, type, limit, cursor } = c.req.valid('query');

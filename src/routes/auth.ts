@@ -47,18 +47,20 @@ export const auth = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/register',
-      tags: ['Authentication'],
-      summary: 'Create an account',
       middleware: rateLimit('REGISTER'),
       request: jsonBody(
         z.object({ email: emailField, password: passwordField, name: nameField.optional() }),
       ),
-      responses: {
-        201: { description: 'Created', content: { 'application/json': { schema: userObject } } },
-        409: problem,
-        422: problem,
-        429: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Authentication'],
+        summary: 'Create an account',
+        responses: {
+          201: { description: 'Created', content: { 'application/json': { schema: userObject } } },
+          409: problem,
+          422: problem,
+          429: problem,
+        },
+      }),
     }),
     async (c) => {
       const created = await registerAccount(c, c.req.valid('json'));
@@ -71,11 +73,13 @@ export const auth = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/login',
-      tags: ['Authentication'],
-      summary: 'Sign in with email and password',
       middleware: rateLimit('LOGIN'),
       request: jsonBody(z.object({ email: z.string().max(320), password: passwordField })),
-      responses: signInResponses,
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Authentication'],
+        summary: 'Sign in with email and password',
+        responses: signInResponses,
+      }),
     }),
     async (c) => {
       const { email, password } = c.req.valid('json');

@@ -63,15 +63,17 @@ dev
     createRoute({
       method: 'get',
       path: '/dev/mailbox.json',
-      tags: ['Development'],
-      summary: 'Messages of the development mailbox (only with MAIL_TRANSPORT=dev-mailbox)',
-      responses: {
-        200: {
-          description: 'Newest first',
-          content: { 'application/json': { schema: z.object({ messages: z.array(message) }) } },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Development'],
+        summary: 'Messages of the development mailbox (only with MAIL_TRANSPORT=dev-mailbox)',
+        responses: {
+          200: {
+            description: 'Newest first',
+            content: { 'application/json': { schema: z.object({ messages: z.array(message) }) } },
+          },
+          404: { description: 'Another mail transport is configured' },
         },
-        404: { description: 'Another mail transport is configured' },
-      },
+      }),
     }),
     async (c) => {
       c.header('Cache-Control', 'no-store');
@@ -82,12 +84,14 @@ dev
     createRoute({
       method: 'get',
       path: '/dev/mailbox',
-      tags: ['Development'],
-      summary: 'The development mailbox as a page (newest first, links clickable, no JavaScript)',
-      responses: {
-        200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
-        404: { description: 'Another mail transport is configured' },
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Development'],
+        summary: 'The development mailbox as a page (newest first, links clickable, no JavaScript)',
+        responses: {
+          200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
+          404: { description: 'Another mail transport is configured' },
+        },
+      }),
     }),
     async (c) => {
       c.header('Cache-Control', 'no-store');

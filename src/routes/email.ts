@@ -25,13 +25,15 @@ export const email = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/email/verify',
-      tags: ['Email and password reset'],
-      summary: 'Confirm an email address with the token from the verification mail',
       request: jsonBody(z.object({ token: tokenField })),
-      responses: {
-        200: { description: 'Verified', content: { 'application/json': { schema: userObject } } },
-        400: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Email and password reset'],
+        summary: 'Confirm an email address with the token from the verification mail',
+        responses: {
+          200: { description: 'Verified', content: { 'application/json': { schema: userObject } } },
+          400: problem,
+        },
+      }),
     }),
     async (c) => {
       const user = await confirmEmail(c, c.req.valid('json').token);
@@ -43,11 +45,13 @@ export const email = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/email/resend',
-      tags: ['Email and password reset'],
-      summary: 'Send the verification mail again',
       middleware: rateLimit('EMAIL_RESEND'),
       request: emailOnly,
-      responses: { 202: accepted, 429: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Email and password reset'],
+        summary: 'Send the verification mail again',
+        responses: { 202: accepted, 429: problem },
+      }),
     }),
     (c) => {
       resendVerification(c, c.req.valid('json').email);
@@ -58,11 +62,13 @@ export const email = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/password/forgot',
-      tags: ['Email and password reset'],
-      summary: 'Mail a password reset link',
       middleware: rateLimit('FORGOT_PASSWORD'),
       request: emailOnly,
-      responses: { 202: accepted, 429: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Email and password reset'],
+        summary: 'Mail a password reset link',
+        responses: { 202: accepted, 429: problem },
+      }),
     }),
     (c) => {
       requestPasswordReset(c, c.req.valid('json').email);
@@ -73,14 +79,16 @@ export const email = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/password/reset',
-      tags: ['Email and password reset'],
-      summary: 'Set a new password with the token from the reset mail; every session ends',
       request: jsonBody(z.object({ token: tokenField, new_password: passwordField })),
-      responses: {
-        204: { description: 'Password set; sign in again' },
-        400: problem,
-        422: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Email and password reset'],
+        summary: 'Set a new password with the token from the reset mail; every session ends',
+        responses: {
+          204: { description: 'Password set; sign in again' },
+          400: problem,
+          422: problem,
+        },
+      }),
     }),
     async (c) => {
       const { token, new_password } = c.req.valid('json');

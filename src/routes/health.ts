@@ -28,11 +28,13 @@ export const health = createRouter()
     createRoute({
       method: 'get',
       path: '/health/live',
-      tags: ['Health'],
-      summary: 'The isolate answers; no storage is touched',
-      responses: {
-        200: { description: 'Alive', content: { 'application/json': { schema: status } } },
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Health'],
+        summary: 'The isolate answers; no storage is touched',
+        responses: {
+          200: { description: 'Alive', content: { 'application/json': { schema: status } } },
+        },
+      }),
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
   )
@@ -40,21 +42,23 @@ export const health = createRouter()
     createRoute({
       method: 'get',
       path: '/health/ready',
-      tags: ['Health'],
-      summary: 'D1 and KV both answer',
-      responses: {
-        200: {
-          description: 'Ready',
-          content: {
-            'application/json': {
-              schema: status.extend({
-                checks: z.object({ d1: z.literal('ok'), kv: z.literal('ok') }),
-              }),
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Health'],
+        summary: 'D1 and KV both answer',
+        responses: {
+          200: {
+            description: 'Ready',
+            content: {
+              'application/json': {
+                schema: status.extend({
+                  checks: z.object({ d1: z.literal('ok'), kv: z.literal('ok') }),
+                }),
+              },
             },
           },
+          503: { description: 'A dependency does not answer; `checks` names it' },
         },
-        503: { description: 'A dependency does not answer; `checks` names it' },
-      },
+      }),
     }),
     async (c) => {
       const [d1, kv] = await Promise.all([

@@ -23,18 +23,20 @@ export const mfa = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/mfa/verify',
-      tags,
-      summary: 'Second login step: the mfa_token from /auth/login and a TOTP or recovery code',
       middleware: rateLimit('MFA_VERIFY'),
       request: jsonBody(z.object({ mfa_token: z.string().max(256), code })),
-      responses: {
-        200: {
-          description: 'Signed in',
-          content: { 'application/json': { schema: tokenResponse } },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Second login step: the mfa_token from /auth/login and a TOTP or recovery code',
+        responses: {
+          200: {
+            description: 'Signed in',
+            content: { 'application/json': { schema: tokenResponse } },
+          },
+          401: problem,
+          429: problem,
         },
-        401: problem,
-        429: problem,
-      },
+      }),
     }),
     async (c) => {
       const { mfa_token, code } = c.req.valid('json');
@@ -58,28 +60,34 @@ export const mfa = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/mfa/totp/setup',
-      tags,
-      summary: 'Start TOTP enrolment (needs the password): a new secret, its URI and QR code, once',
-      ...bearer,
+      middleware: bearer.middleware,
       request: jsonBody(z.object({ password: passwordField })),
-      responses: {
-        200: {
-          description: 'Scan the QR code (or type the secret), then confirm with /enable',
-          content: {
-            'application/json': {
-              schema: z.object({
-                secret: z.string(),
-                otpauth_uri: z.string(),
-                qr_svg: z.string().openapi({ description: 'The otpauth:// URI as an SVG QR code' }),
-              }),
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary:
+          'Start TOTP enrolment (needs the password): a new secret, its URI and QR code, once',
+        security: bearer.security,
+        responses: {
+          200: {
+            description: 'Scan the QR code (or type the secret), then confirm with /enable',
+            content: {
+              'application/json': {
+                schema: z.object({
+                  secret: z.string(),
+                  otpauth_uri: z.string(),
+                  qr_svg: z
+                    .string()
+                    .openapi({ description: 'The otpauth:// URI as an SVG QR code' }),
+                }),
+              },
             },
           },
+          401: problem,
+          403: problem,
+          409: problem,
+          423: problem,
         },
-        401: problem,
-        403: problem,
-        409: problem,
-        423: problem,
-      },
+      }),
     }),
     async (c) => {
       const user = await signedInUser(c);
@@ -95,21 +103,24 @@ export const mfa = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/mfa/totp/enable',
-      tags,
-      summary: 'Confirm enrolment with a current code; returns 10 one-time recovery codes, once',
-      ...bearer,
+      middleware: bearer.middleware,
       request: jsonBody(z.object({ code })),
-      responses: {
-        200: {
-          description: 'Two-factor authentication is on',
-          content: {
-            'application/json': { schema: z.object({ recovery_codes: z.array(z.string()) }) },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Confirm enrolment with a current code; returns 10 one-time recovery codes, once',
+        security: bearer.security,
+        responses: {
+          200: {
+            description: 'Two-factor authentication is on',
+            content: {
+              'application/json': { schema: z.object({ recovery_codes: z.array(z.string()) }) },
+            },
           },
+          400: problem,
+          401: problem,
+          409: problem,
         },
-        400: problem,
-        401: problem,
-        409: problem,
-      },
+      }),
     }),
     async (c) => {
       const codes = await confirmTotpEnrolment(c, await signedInUser(c), c.req.valid('json').code);
@@ -121,16 +132,19 @@ export const mfa = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/mfa/totp/disable',
-      tags,
-      summary: 'Turn TOTP off with the password and a current code; other sessions are revoked',
-      ...bearer,
+      middleware: bearer.middleware,
       request: jsonBody(z.object({ password: passwordField, code })),
-      responses: {
-        204: { description: 'Two-factor authentication is off' },
-        401: problem,
-        403: problem,
-        423: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags,
+        summary: 'Turn TOTP off with the password and a current code; other sessions are revoked',
+        security: bearer.security,
+        responses: {
+          204: { description: 'Two-factor authentication is off' },
+          401: problem,
+          403: problem,
+          423: problem,
+        },
+      }),
     }),
     async (c) => {
       const { password, code } = c.req.valid('json');

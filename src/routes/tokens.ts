@@ -43,16 +43,21 @@ export const tokens = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/refresh',
-      tags: ['Authentication'],
-      summary: 'Rotate a refresh token (body or __Host-refresh_token cookie)',
       middleware: rateLimit('REFRESH'),
       request: jsonBody(refreshBody, false),
-      responses: {
-        200: { description: 'Rotated', content: { 'application/json': { schema: tokenResponse } } },
-        401: problem,
-        403: problem,
-        429: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Authentication'],
+        summary: 'Rotate a refresh token (body or __Host-refresh_token cookie)',
+        responses: {
+          200: {
+            description: 'Rotated',
+            content: { 'application/json': { schema: tokenResponse } },
+          },
+          401: problem,
+          403: problem,
+          429: problem,
+        },
+      }),
     }),
     async (c) => {
       const token = refreshTokenFrom(c, c.req.valid('json'));
@@ -94,13 +99,15 @@ export const tokens = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/logout',
-      tags: ['Authentication'],
-      summary: 'End the session of a refresh token and/or of the bearer token',
       request: jsonBody(refreshBody, false),
-      responses: {
-        204: { description: 'Signed out (also for unknown or retired tokens)' },
-        403: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Authentication'],
+        summary: 'End the session of a refresh token and/or of the bearer token',
+        responses: {
+          204: { description: 'Signed out (also for unknown or retired tokens)' },
+          403: problem,
+        },
+      }),
     }),
     async (c) => {
       const token = refreshTokenFrom(c, c.req.valid('json'));
@@ -122,10 +129,13 @@ export const tokens = createRouter()
     createRoute({
       method: 'post',
       path: '/auth/logout-all',
-      tags: ['Authentication'],
-      summary: 'End every session of the signed-in user',
-      ...bearer,
-      responses: { 204: { description: 'Every session revoked' }, 401: problem },
+      middleware: bearer.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Authentication'],
+        summary: 'End every session of the signed-in user',
+        security: bearer.security,
+        responses: { 204: { description: 'Every session revoked' }, 401: problem },
+      }),
     }),
     async (c) => {
       await signOutEverywhere(c, c.var.auth.sub, c.var.auth.sid);

@@ -35,11 +35,13 @@ export const me = createRouter()
     createRoute({
       method: 'get',
       path: '/users/me',
-      tags: ['User'],
-      summary: 'The signed-in user',
-      // The bearer check is bearerProfile's: it reads the profile cache in the same KV get.
-      security: bearer.security,
-      responses: { 200: userResponse, 401: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['User'],
+        summary: 'The signed-in user',
+        // The bearer check is bearerProfile's: it reads the profile cache in the same KV get.
+        security: bearer.security,
+        responses: { 200: userResponse, 401: problem },
+      }),
     }),
     async (c) => {
       const user = await bearerProfile(c);
@@ -51,16 +53,19 @@ export const me = createRouter()
     createRoute({
       method: 'patch',
       path: '/users/me',
-      tags: ['User'],
-      summary: 'Change the display name',
-      ...bearer,
+      middleware: bearer.middleware,
       request: {
         body: {
           required: true,
           content: { 'application/json': { schema: z.object({ name: nameField }) } },
         },
       },
-      responses: { 200: userResponse, 401: problem, 422: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['User'],
+        summary: 'Change the display name',
+        security: bearer.security,
+        responses: { 200: userResponse, 401: problem, 422: problem },
+      }),
     }),
     async (c) => {
       const { name } = c.req.valid('json');
@@ -79,9 +84,7 @@ export const me = createRouter()
     createRoute({
       method: 'post',
       path: '/users/me/password',
-      tags: ['User'],
-      summary: 'Change the password; every other session is revoked',
-      ...bearer,
+      middleware: bearer.middleware,
       request: {
         body: {
           required: true,
@@ -95,13 +98,18 @@ export const me = createRouter()
           },
         },
       },
-      responses: {
-        204: { description: 'Changed' },
-        401: problem,
-        403: problem,
-        422: problem,
-        423: problem,
-      },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['User'],
+        summary: 'Change the password; every other session is revoked',
+        security: bearer.security,
+        responses: {
+          204: { description: 'Changed' },
+          401: problem,
+          403: problem,
+          422: problem,
+          423: problem,
+        },
+      }),
     }),
     async (c) => {
       const { current_password, new_password } = c.req.valid('json');
@@ -114,18 +122,21 @@ export const me = createRouter()
     createRoute({
       method: 'get',
       path: '/users/me/sessions',
-      tags: ['User'],
-      summary: 'The live sessions of the signed-in user',
-      ...bearer,
-      responses: {
-        200: {
-          description: 'Sessions, most recently used first',
-          content: {
-            'application/json': { schema: z.object({ sessions: z.array(sessionObject) }) },
+      middleware: bearer.middleware,
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['User'],
+        summary: 'The live sessions of the signed-in user',
+        security: bearer.security,
+        responses: {
+          200: {
+            description: 'Sessions, most recently used first',
+            content: {
+              'application/json': { schema: z.object({ sessions: z.array(sessionObject) }) },
+            },
           },
+          401: problem,
         },
-        401: problem,
-      },
+      }),
     }),
     async (c) => {
       const rows = await liveSessions(readDb(c), c.var.config, c.var.auth.sub, Date.now());
@@ -150,11 +161,14 @@ export const me = createRouter()
     createRoute({
       method: 'delete',
       path: '/users/me/sessions/{id}',
-      tags: ['User'],
-      summary: 'Revoke one of your sessions',
-      ...bearer,
+      middleware: bearer.middleware,
       request: { params: z.object({ id: z.string() }) },
-      responses: { 204: { description: 'Revoked' }, 401: problem, 404: problem },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['User'],
+        summary: 'Revoke one of your sessions',
+        security: bearer.security,
+        responses: { 204: { description: 'Revoked' }, 401: problem, 404: problem },
+      }),
     }),
     async (c) => {
       const { sub, sid } = c.var.auth;

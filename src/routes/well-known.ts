@@ -17,16 +17,18 @@ export const wellKnown = createRouter()
     createRoute({
       method: 'get',
       path: '/.well-known/jwks.json',
-      tags: ['Discovery'],
-      summary: 'Public signing keys (JWK Set)',
       request: { headers: z.object({ 'if-none-match': z.string().optional() }) },
-      responses: {
-        200: {
-          description: 'Every key that may have signed a live access token',
-          content: { 'application/json': { schema: z.object({ keys: z.array(jwk) }) } },
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Discovery'],
+        summary: 'Public signing keys (JWK Set)',
+        responses: {
+          200: {
+            description: 'Every key that may have signed a live access token',
+            content: { 'application/json': { schema: z.object({ keys: z.array(jwk) }) } },
+          },
+          304: { description: 'The caller already has this set (ETag)' },
         },
-        304: { description: 'The caller already has this set (ETag)' },
-      },
+      }),
     }),
     async (c) => {
       const { jwks, etag } = await keyRing(c.var.config, c.env.DB);
@@ -42,26 +44,28 @@ export const wellKnown = createRouter()
     createRoute({
       method: 'get',
       path: '/.well-known/openid-configuration',
-      tags: ['Discovery'],
-      summary: 'Discovery document: the issuer and where its keys are',
-      description:
-        'Lists only what this worker implements (RFC 8414, OpenID Connect Discovery): it issues ' +
-        'access tokens through its own API, not through OAuth authorization or token endpoints, ' +
-        'so a generic client finds no endpoint here that would behave otherwise than its name says.',
-      responses: {
-        200: {
-          description: 'Issuer metadata',
-          content: {
-            'application/json': {
-              schema: z.object({
-                issuer: z.string(),
-                jwks_uri: z.string(),
-                service_documentation: z.string(),
-              }),
+      ...(__OPENAPI_DOCS__ && {
+        tags: ['Discovery'],
+        summary: 'Discovery document: the issuer and where its keys are',
+        description:
+          'Lists only what this worker implements (RFC 8414, OpenID Connect Discovery): it issues ' +
+          'access tokens through its own API, not through OAuth authorization or token endpoints, ' +
+          'so a generic client finds no endpoint here that would behave otherwise than its name says.',
+        responses: {
+          200: {
+            description: 'Issuer metadata',
+            content: {
+              'application/json': {
+                schema: z.object({
+                  issuer: z.string(),
+                  jwks_uri: z.string(),
+                  service_documentation: z.string(),
+                }),
+              },
             },
           },
         },
-      },
+      }),
     }),
     (c) => {
       const issuer = c.var.config.ISSUER;
