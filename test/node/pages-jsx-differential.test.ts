@@ -32,6 +32,8 @@ async function bundle(jsxImportSource?: string) {
     conditions: ['workerd', 'worker', 'browser'],
     external: ['cloudflare:*', 'node:*'],
     logLevel: 'silent',
+    // As wrangler.toml's [define]: the worker carries no route documentation.
+    define: { __OPENAPI_DOCS__: 'false' },
     // tsconfig.json's JSX settings, but hono/jsx's runtime (esbuild reads no tsconfig.json then),
     // and the page string taken as hono/jsx gives it: a node whose toString() renders it.
     ...(jsxImportSource
