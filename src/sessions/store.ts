@@ -18,6 +18,7 @@ import {
 } from '../shards';
 import { spendTokens } from '../tokens/one-time';
 import { cutOffUser, denySession } from './revocation';
+import { userById } from '../users/users';
 
 export type ClientMeta = { ip: string | null; userAgent: string | null };
 
@@ -301,15 +302,13 @@ export async function sessionOfUser(db: Database, sessionId: string, userId: str
  * sessions in other shards are revoked (docs/sharding.md, "Failure ordering").
  */
 export async function isSessionLive(db: Database, sessionId: string, userId: string, now: number) {
-  const [row, userLive] = await Promise.all([
+  const [row, user] = await Promise.all([
     sessionOfUser(db, sessionId, userId),
-    db
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.id, userId), isNull(users.disabledAt)))
-      .then((found) => found.length === 1),
+    userById(db, userId),
   ]);
-  return userLive && !!row && row.revokedAt === null && row.expiresAt > now;
+  return (
+    !!user && user.disabledAt === null && !!row && row.revokedAt === null && row.expiresAt > now
+  );
 }
 
 /**
